@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Sets up Harken in this checkout: Debian packages (installed when missing and
+# we are root, otherwise the exact apt-get line is printed), a virtual
+# environment in .venv, and the Python packages. Idempotent and quick when
+# nothing changed.
+#   scripts/setup.sh app    - what running the app needs
+#   scripts/setup.sh test   - plus what the test suite needs
+set -euo pipefail
+mode="${1:-app}"
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+
+app_debs=(libportaudio2 espeak-ng libegl1 libgl1 libfontconfig1 libdbus-1-3 libxkbcommon-x11-0
+          libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-image0 libxcb-render-util0
+          libxcb-shape0 libxcb-xinerama0 libxcb-randr0)
+test_debs=(pulseaudio pulseaudio-utils libasound2-plugins xvfb xdotool)
+debs=("${app_debs[@]}")
+[ "$mode" = test ] && debs+=("${test_debs[@]}")
+
+missing=()
+if command -v dpkg-query >/dev/null 2>&1; then
+  for p in "${debs[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+fi
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "setup: installing Debian packages: ${missing[*]}" >&2
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq >&2
+    apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
+  else
+    echo "setup: these Debian packages are missing; install them with:" >&2
+    echo "  sudo apt-get install -y ${missing[*]}" >&2
+  fi
+fi
+
+python="${PYTHON:-python3}"
+if [ ! -x .venv/bin/python ]; then
+  echo "setup: creating .venv" >&2
+  "$python" -m venv .venv
+fi
+extra=""
+[ "$mode" = test ] && extra="[dev]"
+stamp=".venv/.setup-stamp-$mode"
+want="$(cat pyproject.toml | sha256sum | cut -c1-16)"
+if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
+  echo "setup: installing Python packages (harken$extra)" >&2
+  .venv/bin/python -m pip install -q --upgrade pip >&2
+  .venv/bin/python -m pip install -q -e ".$extra" >&2
+  echo "$want" > "$stamp"
+fi

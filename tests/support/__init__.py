@@ -1,0 +1,1 @@
+"""Helpers shared by the tests: real local servers, fakes behind real interfaces."""
