@@ -1,0 +1,167 @@
+""" "Fetch models" / "Test connection" and first-run detection against a real local HTTP server."""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from app.first_run import detect
+from app.provider_probe import check_connection, fetch_models
+
+
+@dataclass
+class ModelsServer:
+    """Answers GETs from ``routes`` (path → (status, body)); records every request."""
+
+    routes: dict[str, tuple[int, object]] = field(default_factory=dict)
+    requests: list[tuple[str, dict[str, str]]] = field(default_factory=list)
+    url: str = ""
+
+
+@pytest.fixture
+def server() -> Iterator[ModelsServer]:
+    state = ModelsServer()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            state.requests.append((self.path, {k.lower(): v for k, v in self.headers.items()}))
+            status, body = state.routes.get(self.path.split("?")[0], (404, {"error": "nope"}))
+            data = body.encode() if isinstance(body, str) else json.dumps(body).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=httpd.serve_forever, args=(0.02,), daemon=True)
+    thread.start()
+    state.url = f"http://127.0.0.1:{httpd.server_address[1]}"
+    try:
+        yield state
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+        thread.join(timeout=5)
+
+
+def dead_url() -> str:
+    """A port nothing listens on."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    return f"http://127.0.0.1:{port}/v1"
+
+
+MODELS = {"object": "list", "data": [{"id": "llama3.2"}, {"id": "qwen2.5"}, {"id": "llama3.2"}]}
+
+
+async def test_openai_compatible_model_list(server: ModelsServer) -> None:
+    server.routes["/v1/models"] = (200, MODELS)
+    result = await fetch_models("openai", server.url + "/v1/", "sk-abc")
+    assert result.ok
+    assert result.models == ("llama3.2", "qwen2.5")
+    path, headers = server.requests[0]
+    assert path == "/v1/models"
+    assert headers["authorization"] == "Bearer sk-abc"
+
+
+async def test_no_key_sends_no_authorization(server: ModelsServer) -> None:
+    server.routes["/v1/models"] = (200, MODELS)
+    assert (await fetch_models("openai", server.url + "/v1")).ok
+    assert "authorization" not in server.requests[0][1]
+
+
+async def test_check_connection_summarises(server: ModelsServer) -> None:
+    server.routes["/v1/models"] = (200, {"data": [{"id": "only-one"}]})
+    result = await check_connection("openai", server.url + "/v1")
+    assert result.ok
+    assert (
+        result.message
+        == f"Connected to 127.0.0.1:{server.url.rsplit(':', 1)[1]}: 1 model available."
+    )
+
+
+async def test_rejected_key(server: ModelsServer) -> None:
+    server.routes["/v1/models"] = (401, {"error": {"message": "Incorrect API key"}})
+    result = await check_connection("openai", server.url + "/v1", "sk-wrong")
+    assert result.status == "auth" and not result.ok
+    assert "rejected the API key (401)" in result.message
+    assert "Settings → Provider" in result.message
+    assert "sk-wrong" not in result.message
+
+
+async def test_unreachable_server() -> None:
+    result = await check_connection("openai", dead_url(), timeout_s=2)
+    assert result.status == "unreachable"
+    assert "Could not connect to 127.0.0.1" in result.message
+
+
+async def test_wrong_base_url_explains_v1(server: ModelsServer) -> None:
+    result = await fetch_models("openai", server.url)  # forgot the /v1
+    assert result.status == "not_found"
+    assert "end in /v1" in result.message
+
+
+async def test_not_a_model_list(server: ModelsServer) -> None:
+    server.routes["/v1/models"] = (200, "<html>hello</html>")
+    result = await fetch_models("openai", server.url + "/v1")
+    assert result.status == "bad_response"
+
+
+async def test_server_error(server: ModelsServer) -> None:
+    server.routes["/v1/models"] = (503, {"error": "overloaded"})
+    assert (await fetch_models("openai", server.url + "/v1")).status == "server"
+
+
+async def test_anthropic_headers_and_path(server: ModelsServer) -> None:
+    server.routes["/v1/models"] = (200, {"data": [{"id": "claude-x", "display_name": "X"}]})
+    result = await fetch_models("anthropic", server.url, "ant-key")
+    assert result.models == ("claude-x",)
+    path, headers = server.requests[0]
+    assert path == "/v1/models"
+    assert headers["x-api-key"] == "ant-key"
+    assert headers["anthropic-version"] == "2023-06-01"
+    assert "authorization" not in headers
+
+
+async def test_azure_headers_and_api_version(server: ModelsServer) -> None:
+    server.routes["/openai/models"] = (200, {"data": [{"id": "gpt-4o"}]})
+    result = await fetch_models("azure", server.url, "az-key", "2024-10-21")
+    assert result.models == ("gpt-4o",)
+    path, headers = server.requests[0]
+    assert path == "/openai/models?api-version=2024-10-21"
+    assert headers["api-key"] == "az-key"
+
+
+async def test_missing_or_bad_url_is_a_config_problem() -> None:
+    assert (await fetch_models("openai", "  ")).status == "config"
+    assert (await fetch_models("openai", "localhost:11434/v1")).status == "config"
+
+
+async def test_first_run_offers_running_servers_and_env_keys(server: ModelsServer) -> None:
+    server.routes["/v1/models"] = (200, MODELS)
+    offers = await detect(
+        {"ANTHROPIC_API_KEY": "ant", "AZURE_OPENAI_API_KEY": "no-endpoint"},
+        local_servers={"lmstudio": dead_url(), "ollama": server.url + "/v1"},
+    )
+    assert [o.preset for o in offers] == ["ollama", "anthropic"]
+    ollama, anthropic = offers
+    assert ollama.base_url == server.url + "/v1"
+    assert ollama.models == ("llama3.2", "qwen2.5")
+    assert ollama.label.startswith("Ollama at 127.0.0.1:") and ollama.label.endswith("(2 models)")
+    assert (anthropic.kind, anthropic.api_key_env) == ("anthropic", "ANTHROPIC_API_KEY")
+    assert anthropic.base_url == "https://api.anthropic.com"
+
+
+async def test_first_run_with_nothing_found() -> None:
+    assert await detect({}, local_servers={"ollama": dead_url()}) == []
