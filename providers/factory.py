@@ -1,0 +1,55 @@
+"""Build a provider from its settings, and the one shared HTTP client the app constructs.
+
+Providers never construct a client: the composition root makes one with
+:func:`new_http_client` and hands it to every :func:`create_provider` call.
+"""
+
+from __future__ import annotations
+
+from importlib import metadata
+
+import httpx
+
+from .anthropic import AnthropicWire
+from .azure import AzureWire
+from .base import Provider
+from .config import ProviderConfig
+from .openai_compat import OpenAIWire
+from .provider import SseProvider, WireFormat
+
+KINDS = ("openai", "anthropic", "azure")
+
+
+def create_provider(config: ProviderConfig, client: httpx.AsyncClient) -> Provider:
+    """The provider for ``config``, streaming over ``client``. Raises ValueError
+    for an unknown ``config.kind``."""
+    wire: WireFormat
+    name = config.name
+    if config.kind == "openai":
+        wire = OpenAIWire(name, config.base_url, config.model, config.api_key)
+    elif config.kind == "anthropic":
+        wire = AnthropicWire(name, config.base_url, config.model, config.api_key)
+    elif config.kind == "azure":
+        wire = AzureWire(name, config.base_url, config.model, config.api_key, config.api_version)
+    else:
+        raise ValueError(f"Unknown provider kind {config.kind!r}: use one of {', '.join(KINDS)}.")
+    return SseProvider(name, client, wire, config.retry, secret=config.api_key)
+
+
+def new_http_client(transport: httpx.AsyncBaseTransport | None = None) -> httpx.AsyncClient:
+    """The app's one HTTP client. Each request sets its own connect and stale
+    timeouts from its provider's :class:`RetryPolicy`; these are the fallbacks."""
+    return httpx.AsyncClient(
+        timeout=httpx.Timeout(30.0, connect=10.0),
+        limits=httpx.Limits(max_connections=20, max_keepalive_connections=8, keepalive_expiry=30.0),
+        headers={"user-agent": f"Harken/{_version()}"},
+        follow_redirects=False,
+        transport=transport,
+    )
+
+
+def _version() -> str:
+    try:
+        return metadata.version("harken")
+    except metadata.PackageNotFoundError:
+        return "dev"

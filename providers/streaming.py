@@ -1,0 +1,212 @@
+"""The cancel-aware SSE reader every provider streams through.
+
+It sends one POST over the shared client, turns an error status into a
+typed error, and yields server-sent events parsed by ``httpx-sse``. Each
+read of the body (connect, every raw chunk, an error body) is raced against
+the request's token, so a cancel closes the response and drops the
+connection within one chunk, even while the server is silent; whatever
+fails after the token is set is reported as :class:`StreamCancelled`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncGenerator, AsyncIterator, Mapping
+from contextlib import aclosing
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+from httpx_sse import EventSource, ServerSentEvent, SSEError
+
+from .errors import BadRequestError, BadResponseError, NetworkError, ProviderError
+from .http_errors import error_for_status, server_message
+from .race import CancelRace
+
+
+@dataclass(frozen=True, slots=True)
+class HttpCall:
+    """One streaming POST: where, with which headers (may hold the key), and the JSON body."""
+
+    url: str
+    headers: Mapping[str, str] = field(repr=False)
+    body: Mapping[str, Any] = field(repr=False)
+
+
+class TransportFailure(NetworkError):
+    """A :class:`NetworkError` that also says in a few words what went wrong
+    (``short``, for a status line) and whether the stream merely went silent."""
+
+    def __init__(self, message: str, *, provider: str, short: str, stalled: bool = False) -> None:
+        super().__init__(message, provider=provider)
+        self.short = short
+        self.stalled = stalled
+
+
+def stream_ended_early(provider: str) -> TransportFailure:
+    return TransportFailure(
+        f"{provider} ended the stream before the reply was complete.",
+        provider=provider,
+        short="the stream ended early",
+    )
+
+
+def sse_json(sse: ServerSentEvent, provider: str) -> dict[str, Any]:
+    """The event's data as a JSON object, or :class:`BadResponseError`."""
+    try:
+        value = json.loads(sse.data)
+    except ValueError:
+        raise BadResponseError(
+            f"{provider} sent a malformed chunk that is not valid JSON: {sse.data[:120]!r}",
+            provider=provider,
+        ) from None
+    if not isinstance(value, dict):
+        raise BadResponseError(
+            f"{provider} sent a chunk that is not a JSON object: {sse.data[:120]!r}",
+            provider=provider,
+        )
+    return value
+
+
+async def read_sse(
+    client: httpx.AsyncClient,
+    call: HttpCall,
+    race: CancelRace,
+    timeouts: httpx.Timeout,
+    provider: str,
+) -> AsyncGenerator[ServerSentEvent, None]:
+    """POST ``call`` and yield its server-sent events until the body ends."""
+    request = client.build_request(
+        "POST",
+        call.url,
+        headers={**call.headers, "accept": "text/event-stream", "cache-control": "no-store"},
+        json=dict(call.body),
+        timeout=timeouts,
+    )
+    try:
+        response = await race.run(client.send(request, stream=True), on_orphan=_close)
+    except httpx.HTTPError as exc:
+        raise _transport_error(exc, race, provider, timeouts) from exc
+    body = _RacedBody(response, race)
+    events = EventSource(
+        httpx.Response(response.status_code, headers=response.headers, stream=body, request=request)
+    )
+    try:
+        await _check_response(response, race, provider)
+        seen = 0
+        async with aclosing(events.aiter_sse()) as sse_events:
+            async for sse in sse_events:
+                seen += 1
+                yield sse
+        if seen == 0 and body.bytes_read > 0:
+            raise BadResponseError(
+                f"{provider} sent a reply that is not a valid event stream.", provider=provider
+            )
+    except httpx.HTTPError as exc:
+        raise _transport_error(exc, race, provider, timeouts) from exc
+    except SSEError as exc:
+        race.check()
+        raise BadResponseError(
+            f"{provider} sent a malformed event stream ({exc}).", provider=provider
+        ) from exc
+    finally:
+        await _close(response)
+
+
+class _RacedBody(httpx.AsyncByteStream):
+    """The response's raw bytes, each chunk read raced against the token."""
+
+    def __init__(self, response: httpx.Response, race: CancelRace) -> None:
+        self._raw = response.aiter_raw()
+        self._race = race
+        self.bytes_read = 0
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        while True:
+            chunk = await self._race.run(_next_chunk(self._raw))
+            if chunk is None:
+                return
+            self.bytes_read += len(chunk)
+            yield chunk
+
+
+async def _next_chunk(chunks: AsyncIterator[bytes]) -> bytes | None:
+    try:
+        return await anext(chunks)
+    except StopAsyncIteration:
+        return None
+
+
+async def _check_response(response: httpx.Response, race: CancelRace, provider: str) -> None:
+    content_type = response.headers.get("content-type", "")
+    if response.is_success and "text/event-stream" in content_type:
+        return
+    body = await race.run(response.aread())
+    if not response.is_success:
+        raise error_for_status(response.status_code, response.headers, body, provider)
+    detail = server_message(body)
+    raise BadResponseError(
+        f"{provider} answered with {content_type or 'no content type'} instead of an event "
+        f"stream{': ' + detail if detail else '.'}",
+        provider=provider,
+    )
+
+
+async def _close(response: httpx.Response) -> None:
+    """Close the response (dropping the connection unless the body was read to
+    the end). A failure to close a dead connection is not worth reporting."""
+    try:
+        await response.aclose()
+    except (httpx.HTTPError, OSError):
+        pass
+
+
+def _transport_error(
+    exc: httpx.HTTPError, race: CancelRace, provider: str, timeout: httpx.Timeout
+) -> ProviderError:
+    if race.token.cancelled:
+        return race.cancelled_error()
+    host = exc.request.url.netloc.decode("ascii", "replace") if _has_request(exc) else "?"
+    if isinstance(exc, httpx.ConnectTimeout | httpx.PoolTimeout):
+        return TransportFailure(
+            f"Could not reach {provider} at {host}: connecting took longer than "
+            f"{timeout.connect or 0:g} s.",
+            provider=provider,
+            short="connection timed out",
+        )
+    if isinstance(exc, httpx.ConnectError):
+        return TransportFailure(
+            f"Could not connect to {provider} at {host}. Check the base URL and your network.",
+            provider=provider,
+            short="could not connect",
+        )
+    if isinstance(exc, httpx.ReadTimeout):
+        return TransportFailure(
+            f"{provider} sent nothing for {timeout.read or 0:g} s; the stream went stale.",
+            provider=provider,
+            short=f"no data for {timeout.read or 0:g} s",
+            stalled=True,
+        )
+    if isinstance(exc, httpx.UnsupportedProtocol):
+        return BadRequestError(
+            f"The base URL for {provider} is not valid ({exc}). "
+            "Open Settings → Provider to fix it.",
+            provider=provider,
+        )
+    if isinstance(exc, httpx.DecodingError):
+        return BadResponseError(
+            f"{provider} sent a body that could not be decoded.", provider=provider
+        )
+    return TransportFailure(
+        f"The connection to {provider} dropped ({type(exc).__name__}).",
+        provider=provider,
+        short="the connection dropped",
+    )
+
+
+def _has_request(exc: httpx.HTTPError) -> bool:
+    try:
+        exc.request  # noqa: B018 - the property raises when no request is attached
+    except RuntimeError:
+        return False
+    return True
