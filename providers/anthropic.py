@@ -64,7 +64,8 @@ class AnthropicWire:
         headers = {"anthropic-version": API_VERSION}
         if self._api_key:
             headers["x-api-key"] = self._api_key
-        return HttpCall(f"{self.base_url}/v1/messages", headers, messages_body(request, self.model))
+        body = messages_body(request, self.model)
+        return HttpCall(f"{self.base_url}/v1/messages", headers, body, secret=self._api_key)
 
     def decoder(self) -> AnthropicDecoder:
         return AnthropicDecoder(self.provider)

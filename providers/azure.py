@@ -28,7 +28,6 @@ class AzureWire(OpenAIWire):
         endpoint = endpoint.removesuffix("/openai")  # accept the SDK-style ".../openai" too
         super().__init__(provider, endpoint, deployment, api_key)
         self.api_version = api_version or DEFAULT_API_VERSION
-        self._azure_key = api_key
 
     def url(self) -> str:
         deployment = quote(self.model, safe="")
@@ -38,4 +37,4 @@ class AzureWire(OpenAIWire):
         )
 
     def headers(self) -> dict[str, str]:
-        return {"api-key": self._azure_key} if self._azure_key else {}
+        return {"api-key": self._api_key} if self._api_key else {}

@@ -48,7 +48,9 @@ class OpenAIWire:
         return {"authorization": f"Bearer {self._api_key}"} if self._api_key else {}
 
     def http_call(self, request: ChatRequest) -> HttpCall:
-        return HttpCall(self.url(), self.headers(), chat_body(request, self.model))
+        return HttpCall(
+            self.url(), self.headers(), chat_body(request, self.model), secret=self._api_key
+        )
 
     def decoder(self) -> OpenAIDecoder:
         return OpenAIDecoder(self.provider)

@@ -31,6 +31,10 @@ class HttpCall:
     url: str
     headers: Mapping[str, str] = field(repr=False)
     body: Mapping[str, Any] = field(repr=False)
+    secret: str | None = field(default=None, repr=False)  # scrubbed from error bodies
+
+    def redact(self, data: bytes) -> bytes:
+        return data.replace(self.secret.encode(), b"[api key]") if self.secret else data
 
 
 class TransportFailure(NetworkError):
@@ -92,7 +96,7 @@ async def read_sse(
         httpx.Response(response.status_code, headers=response.headers, stream=body, request=request)
     )
     try:
-        await _check_response(response, race, provider)
+        await _check_response(response, race, provider, call)
         seen = 0
         async with aclosing(events.aiter_sse()) as sse_events:
             async for sse in sse_events:
@@ -137,11 +141,13 @@ async def _next_chunk(chunks: AsyncIterator[bytes]) -> bytes | None:
         return None
 
 
-async def _check_response(response: httpx.Response, race: CancelRace, provider: str) -> None:
+async def _check_response(
+    response: httpx.Response, race: CancelRace, provider: str, call: HttpCall
+) -> None:
     content_type = response.headers.get("content-type", "")
     if response.is_success and "text/event-stream" in content_type:
         return
-    body = await race.run(response.aread())
+    body = call.redact(await race.run(response.aread()))
     if not response.is_success:
         raise error_for_status(response.status_code, response.headers, body, provider)
     detail = server_message(body)
