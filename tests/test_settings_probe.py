@@ -2,64 +2,19 @@
 
 from __future__ import annotations
 
-import json
-import socket
-import threading
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
 from app.first_run import detect
 from app.provider_probe import check_connection, fetch_models
-
-
-@dataclass
-class ModelsServer:
-    """Answers GETs from ``routes`` (path → (status, body)); records every request."""
-
-    routes: dict[str, tuple[int, object]] = field(default_factory=dict)
-    requests: list[tuple[str, dict[str, str]]] = field(default_factory=list)
-    url: str = ""
+from tests.support.models_server import ModelsServer, dead_url, models_server
 
 
 @pytest.fixture
 def server() -> Iterator[ModelsServer]:
-    state = ModelsServer()
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            state.requests.append((self.path, {k.lower(): v for k, v in self.headers.items()}))
-            status, body = state.routes.get(self.path.split("?")[0], (404, {"error": "nope"}))
-            data = body.encode() if isinstance(body, str) else json.dumps(body).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=httpd.serve_forever, args=(0.02,), daemon=True)
-    thread.start()
-    state.url = f"http://127.0.0.1:{httpd.server_address[1]}"
-    try:
+    with models_server() as state:
         yield state
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
-        thread.join(timeout=5)
-
-
-def dead_url() -> str:
-    """A port nothing listens on."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    return f"http://127.0.0.1:{port}/v1"
 
 
 MODELS = {"object": "list", "data": [{"id": "llama3.2"}, {"id": "qwen2.5"}, {"id": "llama3.2"}]}
