@@ -1,0 +1,158 @@
+"""Global hotkey: availability, parsing, thread → GUI delivery, debounce, and a real X server."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from pytestqt.qtbot import QtBot
+
+from app.hotkey import ComboState, GlobalHotkey, HotkeyError, available, key_token, parse_hotkey
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class Key:  # the shape of pynput's keyboard.Key members
+    name: str
+
+
+@dataclass(frozen=True)
+class KeyCode:  # the shape of pynput's keyboard.KeyCode
+    char: str | None = None
+    vk: int | None = None
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="Linux session types")
+@pytest.mark.parametrize(
+    "env",
+    [{"WAYLAND_DISPLAY": "wayland-0", "DISPLAY": ":0"}, {"XDG_SESSION_TYPE": "wayland"}],
+)
+def test_wayland_is_unavailable_with_a_reason(env: dict[str, str]) -> None:
+    ok, reason = available(env)
+    assert not ok
+    assert "Wayland" in reason and "Space" in reason
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="X11 only")
+def test_no_display_is_unavailable() -> None:
+    ok, reason = available({})
+    assert not ok and "X display" in reason
+
+
+def test_parse_hotkey() -> None:
+    assert parse_hotkey("<ctrl>+<alt>+space") == {"ctrl", "alt", "space"}
+    assert parse_hotkey("<Control> + <Option> + <space>") == {"ctrl", "alt", "space"}
+    assert parse_hotkey("<f9>") == {"f9"}
+    for bad in ("", "<ctrl>+", "+h"):
+        with pytest.raises(HotkeyError, match="<ctrl>"):
+            parse_hotkey(bad)
+
+
+def test_key_tokens_merge_left_and_right() -> None:
+    assert key_token(Key("ctrl_l")) == "ctrl"
+    assert key_token(Key("alt_r")) == "alt"
+    assert key_token(Key("space")) == "space"
+    assert key_token(KeyCode(char="H")) == "h"
+    assert key_token(KeyCode(vk=65027)) == "vk65027"
+
+
+def test_combo_state() -> None:
+    combo = ComboState(parse_hotkey("<ctrl>+<alt>+space"))
+    assert not combo.down("ctrl") and not combo.down("alt")
+    assert combo.down("space")
+    assert not combo.down("space")  # held: no second press
+    assert not combo.up("x")
+    assert combo.up("alt")
+    assert not combo.up("space")  # already released
+
+
+def test_presses_from_the_listener_thread_arrive_on_the_gui_thread_once(qtbot: QtBot) -> None:
+    hotkey = GlobalHotkey("<ctrl>+<alt>+space")
+    log: list[tuple[str, bool]] = []
+    main = threading.main_thread()
+    hotkey.pressed.connect(lambda: log.append(("press", threading.current_thread() is main)))
+    hotkey.released.connect(lambda: log.append(("release", threading.current_thread() is main)))
+
+    def typing() -> None:  # what pynput's thread calls, with an unflagged repeat pair
+        for k in (Key("ctrl_l"), Key("alt_l"), Key("space")):
+            hotkey.on_press(k)
+        hotkey.on_release(Key("space"))
+        hotkey.on_press(Key("space"))
+        hotkey.on_release(Key("space"))
+        hotkey.on_release(Key("alt_l"))
+        hotkey.on_release(Key("ctrl_l"))
+
+    with qtbot.waitSignal(hotkey.released, timeout=2000):
+        worker = threading.Thread(target=typing)
+        worker.start()
+        worker.join()
+    assert log == [("press", True), ("release", True)]
+
+
+@pytest.fixture
+def xvfb_display() -> Iterator[str]:
+    if not (shutil.which("Xvfb") and shutil.which("xdotool")):
+        pytest.skip("needs Xvfb and xdotool (scripts/setup.sh test installs them)")
+    read, write = os.pipe()
+    proc = subprocess.Popen(
+        ["Xvfb", "-displayfd", str(write), "-screen", "0", "640x480x24", "-nolisten", "tcp"],
+        pass_fds=(write,),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    os.close(write)
+    with os.fdopen(read) as pipe:
+        number = pipe.readline().strip()
+    try:
+        if not number:
+            pytest.skip("Xvfb did not start")
+        yield f":{number}"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+HOTKEY_SCRIPT = """
+import subprocess, sys
+from PySide6.QtCore import QCoreApplication, QTimer
+from app.hotkey import GlobalHotkey
+app = QCoreApplication([])
+hotkey = GlobalHotkey("<ctrl>+<alt>+h")
+log = []
+hotkey.pressed.connect(lambda: log.append("press"))
+hotkey.released.connect(lambda: (log.append("release"), QTimer.singleShot(200, app.quit)))
+ok, reason = hotkey.start()
+if not ok:
+    print("UNAVAILABLE", reason)
+    sys.exit(0)
+hold = ["xdotool", "keydown", "ctrl+alt+h", "sleep", "0.6", "keyup", "h", "keyup", "ctrl+alt"]
+QTimer.singleShot(300, lambda: subprocess.Popen(hold))
+QTimer.singleShot(8000, app.quit)
+app.exec()
+hotkey.stop()
+print(",".join(log))
+"""
+
+
+def test_real_x_server_hold_is_one_press_and_one_release(xvfb_display: str) -> None:
+    env = {**os.environ, "DISPLAY": xvfb_display, "QT_QPA_PLATFORM": "offscreen"}
+    env.pop("WAYLAND_DISPLAY", None)
+    env.pop("XDG_SESSION_TYPE", None)
+    out = subprocess.run(
+        [sys.executable, "-c", HOTKEY_SCRIPT],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "press,release", out.stdout + out.stderr
