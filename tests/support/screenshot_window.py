@@ -1,0 +1,117 @@
+"""Show the main window playing a scripted conversation, for looking at it (and screenshots).
+
+    Xvfb :99 -screen 0 1280x800x24 &
+    DISPLAY=:99 .venv/bin/python -m tests.support.screenshot_window --theme dark
+
+With ``--shot`` the window grabs itself once the script has played and quits;
+without it the window stays open (``import -window root`` takes the screen).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication
+
+from app import events as ev
+from app.history_store import HistoryStore
+from app.settings import Settings
+from app.ui.main_window import MainWindow
+from app.ui.theme import apply_theme
+from tests.support.scripted_bridge import (
+    ScriptedBridge,
+    barge_in,
+    failed_turn,
+    tool_turn,
+    voice_turn,
+)
+
+CODE_REPLY = """Here's a small function that does it:
+
+```python
+from pathlib import Path
+
+def largest_files(folder: str, n: int = 5) -> list[Path]:
+    files = [p for p in Path(folder).rglob("*") if p.is_file()]
+    return sorted(files, key=lambda p: p.stat().st_size, reverse=True)[:n]
+```
+
+Call it with `largest_files("~/Downloads")`. It walks the folder **recursively**, so \
+very large trees take a moment."""
+
+LISBON = (
+    "Lisbon is one of the oldest cities in Western Europe, older than Rome by centuries. "
+    "The Phoenicians traded there, then the Romans, the Visigoths and the Moors ruled it in turn"
+)
+HEARD = "Lisbon is one of the oldest cities in Western Europe, older than Rome by centuries."
+
+
+def script() -> list[ev.Event]:
+    events: list[ev.Event] = [
+        ev.Status(text="Loading speech models…"),
+        ev.Ready(stt_model="faster-whisper tiny.en (bundled)"),
+    ]
+    events += voice_turn(
+        1, "How do I find the five largest files in a folder with Python?", CODE_REPLY
+    )
+    events += barge_in(2, LISBON, HEARD, 3, "Actually, what time is it there right now?")
+    events += tool_turn(3, "")[2:]
+    events += failed_turn(4, "Summarise my unread email")
+    events += [
+        ev.StateChanged(state=ev.State.LISTENING),
+        *(ev.InputLevel(normalised=v) for v in (0.3, 0.55, 0.7, 0.62)),
+    ]
+    return events
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--theme", choices=["light", "dark", "system"], default="light")
+    parser.add_argument("--shot", type=Path, help="save a screenshot of the window and quit")
+    parser.add_argument("--size", default="1180x760")
+    args = parser.parse_args()
+    home = Path(tempfile.mkdtemp(prefix="harken-shot-"))
+    for var in ("XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_STATE_HOME", "XDG_CACHE_HOME"):
+        os.environ[var] = str(home / var.lower())
+    app = QApplication(sys.argv)
+    app.setApplicationName("Harken")
+    apply_theme(app, args.theme)
+    history = HistoryStore()
+    for title, said in (
+        ("Weekend trip ideas for Porto", "Plan a weekend in Porto"),
+        ("Sourdough starter troubleshooting", "My starter smells like acetone"),
+        ("Explain Rust lifetimes simply", "Explain lifetimes"),
+    ):
+        cid = history.create_conversation(title)
+        from providers.events import UserMessage
+
+        history.add_message(cid, UserMessage(said))
+    settings = Settings()
+    settings.ui.theme = args.theme
+    bridge = ScriptedBridge(history)
+    window = MainWindow(bridge, settings, history)
+    w, h = (int(x) for x in args.size.split("x"))
+    window.resize(w, h)
+    window.show()
+    events = script()
+    bridge.play(events, interval_ms=4)
+
+    def finish() -> None:
+        if bridge.playing:
+            QTimer.singleShot(50, finish)
+            return
+        window.view.flush()
+        if args.shot:
+            QTimer.singleShot(300, lambda: (window.grab().save(str(args.shot)), app.quit()))
+
+    QTimer.singleShot(100, finish)
+    app.exec()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,194 @@
+"""The settings dialog: presets, saving what was edited, the key in the keyring, live probes."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import keyring
+import pytest
+from pytestqt.qtbot import QtBot
+
+from app.audio_devices import Device
+from app.secrets import SecretStore
+from app.settings import Settings
+from app.ui.settings_dialog import SettingsDialog
+from app.ui.settings_pages import DEFAULT_DEVICE, NO_MIC
+from tests.support.models_server import ModelsServer, models_server
+
+DEVICES = [
+    Device(0, "Built-in Microphone", 2, 0),
+    Device(1, "USB Headset (hw:2,0)", 1, 2),
+    Device(2, "HDMI Output", 0, 8),
+]
+
+
+@pytest.fixture
+def server() -> Iterator[ModelsServer]:
+    with models_server() as state:
+        yield state
+
+
+def make(
+    qtbot: QtBot, settings: Settings | None = None, **kwargs: object
+) -> tuple[SettingsDialog, list[Settings]]:
+    kwargs.setdefault("devices", lambda: DEVICES)
+    dialog = SettingsDialog(settings or Settings(), SecretStore(), **kwargs)  # type: ignore[arg-type]
+    qtbot.addWidget(dialog)
+    saved: list[Settings] = []
+    dialog.saved.connect(saved.append)
+    dialog.show()
+    return dialog, saved
+
+
+def test_saves_what_was_edited(qtbot: QtBot) -> None:
+    dialog, saved = make(qtbot)
+    p, a, g = dialog.provider, dialog.audio, dialog.general
+    p.preset.setCurrentIndex(p.preset.findData("ollama"))
+    assert p.base_url.text() == "http://localhost:11434/v1"
+    p.model.setEditText("llama3.2")
+    a.input_device.setCurrentIndex(a.input_device.findText("USB Headset (hw:2,0)"))
+    a.output_device.setCurrentIndex(a.output_device.findText("HDMI Output"))
+    a.hands_free.setChecked(True)
+    a.barge_in.setChecked(False)
+    a.hangover.setValue(750)
+    a.speech_output.setChecked(False)
+    a.voice.setCurrentIndex(a.voice.findData("system"))
+    g.theme.setCurrentIndex(g.theme.findData("dark"))
+    g.show_latency.setChecked(False)
+    g.close_to_tray.setChecked(False)
+    g.system_prompt.setPlainText("Answer like a pirate.")
+    g.hotkey.setText("<ctrl>+<shift>+h")
+    g.clipboard_read.setChecked(True)
+    dialog.buttons.accepted.emit()
+    assert len(saved) == 1
+    s = saved[0]
+    assert (s.provider.preset, s.provider.kind) == ("ollama", "openai")
+    assert (s.provider.base_url, s.provider.model) == ("http://localhost:11434/v1", "llama3.2")
+    assert s.audio.input_device == "USB Headset (hw:2,0)"
+    assert s.audio.output_device == "HDMI Output"
+    assert s.audio.input_mode == "hands_free"
+    assert (s.audio.barge_in, s.audio.hangover_ms, s.audio.speech_output) == (False, 750, False)
+    assert s.audio.voice == "system"
+    assert (s.ui.theme, s.ui.show_latency, s.ui.close_to_tray) == ("dark", False, False)
+    assert s.agent.system_prompt == "Answer like a pirate."
+    assert s.hotkey.global_hotkey == "<ctrl>+<shift>+h"
+    assert s.tools.allow_clipboard_read and not s.tools.allow_clipboard_write
+    assert not dialog.isVisible()
+
+
+def test_cancel_saves_nothing(qtbot: QtBot) -> None:
+    dialog, saved = make(qtbot)
+    dialog.general.show_latency.setChecked(False)
+    dialog.reject()
+    assert saved == []
+
+
+def test_api_keys_go_to_the_keyring_per_preset(qtbot: QtBot) -> None:
+    keyring.set_password("harken", "anthropic", "ant-old")
+    dialog, _ = make(qtbot)
+    p = dialog.provider
+    assert p.api_key.echoMode() == p.api_key.EchoMode.Password
+    p.api_key.setText("sk-openai-new")
+    p.preset.setCurrentIndex(p.preset.findData("anthropic"))
+    assert p.api_key.text() == "ant-old"  # each preset shows its own key
+    assert p.base_url.text() == "https://api.anthropic.com"
+    p.api_key.setText("ant-new")
+    dialog.save()
+    assert keyring.get_password("harken", "openai") == "sk-openai-new"
+    assert keyring.get_password("harken", "anthropic") == "ant-new"
+
+
+def test_azure_shows_api_version(qtbot: QtBot) -> None:
+    dialog, saved = make(qtbot)
+    p = dialog.provider
+    assert p.api_version.isHidden()
+    p.preset.setCurrentIndex(p.preset.findData("azure"))
+    assert not p.api_version.isHidden()
+    p.base_url.setText("https://res.openai.azure.com")
+    p.model.setEditText("my-deployment")
+    dialog.save()
+    assert saved[0].provider.kind == "azure"
+    assert saved[0].provider.api_version == "2024-10-21"
+
+
+def test_devices_by_name_and_none_found(qtbot: QtBot) -> None:
+    s = Settings()
+    s.audio.input_device = "Old Webcam Mic"
+    dialog, saved = make(qtbot, s)
+    combo = dialog.audio.input_device
+    items = [combo.itemText(i) for i in range(combo.count())]
+    assert items == [
+        DEFAULT_DEVICE,
+        "Built-in Microphone",
+        "USB Headset (hw:2,0)",
+        "Old Webcam Mic (not connected)",
+    ]
+    assert combo.currentText() == "Old Webcam Mic (not connected)"
+    dialog.save()
+    assert saved[0].audio.input_device == "Old Webcam Mic"  # kept until the user picks another
+
+    empty, _ = make(qtbot, devices=lambda: [])
+    assert empty.audio.input_device.currentText() == NO_MIC
+    assert empty.edited().audio.input_device == ""
+
+
+def test_hotkey_explains_when_unavailable(qtbot: QtBot) -> None:
+    reason = "Wayland does not let applications watch the keyboard."
+    dialog, _ = make(qtbot, hotkey_status=(False, reason))
+    assert reason in dialog.general.hotkey_note.text()
+
+
+def test_fetch_models_fills_the_model_list(qtbot: QtBot, server: ModelsServer) -> None:
+    server.routes["/v1/models"] = (200, {"data": [{"id": "qwen2.5"}, {"id": "llama3.2"}]})
+    dialog, _ = make(qtbot)
+    p = dialog.provider
+    p.preset.setCurrentIndex(p.preset.findData("custom"))
+    p.base_url.setText(server.url + "/v1")
+    p.api_key.setText("local-key")
+    with qtbot.waitSignal(dialog.probe_done, timeout=5000):
+        p.fetch.click()
+        assert p.result.text() == "Checking…" and not p.fetch.isEnabled()
+    assert [p.model.itemText(i) for i in range(p.model.count())] == ["llama3.2", "qwen2.5"]
+    assert p.model.currentText() == "llama3.2"
+    assert "2 models found" in p.result.text()
+    assert p.fetch.isEnabled()
+    assert server.requests[0][1]["authorization"] == "Bearer local-key"
+
+
+def test_test_connection_reports_a_rejected_key(qtbot: QtBot, server: ModelsServer) -> None:
+    server.routes["/v1/models"] = (401, {"error": "bad key"})
+    dialog, _ = make(qtbot)
+    p = dialog.provider
+    p.base_url.setText(server.url + "/v1")
+    p.api_key.setText("sk-wrong")
+    with qtbot.waitSignal(dialog.probe_done, timeout=5000):
+        p.test.click()
+    assert p.result.text().startswith("✗ ")
+    assert "rejected the API key (401)" in p.result.text()
+
+
+def test_probe_runs_as_a_task_on_the_qasync_loop(qtbot: QtBot, server: ModelsServer) -> None:
+    """In the app asyncio runs on Qt's loop (qasync): the probe must be a task there."""
+    import asyncio
+
+    import qasync
+    from PySide6.QtWidgets import QApplication
+
+    server.routes["/v1/models"] = (200, {"data": [{"id": "m1"}]})
+    dialog, _ = make(qtbot)
+    p = dialog.provider
+    p.base_url.setText(server.url + "/v1")
+    results: list[object] = []
+    dialog.probe_done.connect(lambda which, result: results.append(result))
+
+    async def scenario() -> None:
+        p.test.click()
+        assert len(dialog._tasks) == 1 and not dialog._threads
+        await asyncio.wait_for(asyncio.gather(*dialog._tasks), timeout=5)
+
+    loop = qasync.QEventLoop(QApplication.instance())
+    try:
+        loop.run_until_complete(scenario())
+    finally:
+        loop.close()
+    assert len(results) == 1 and "1 model available" in p.result.text()
