@@ -223,12 +223,17 @@ def anthropic_stream(
     return steps
 
 
-def provider_stream(kind: str, pieces: Sequence[str] = (), **options: Any) -> list[Step]:
+def provider_stream(
+    kind: str,
+    pieces: Sequence[str] = (),
+    tool_calls: Sequence[ScriptedToolCall] = (),
+    **options: Any,
+) -> list[Step]:
     """The scripted reply body in ``kind``'s wire format ("openai" and "azure"
     share Chat Completions; "anthropic" uses Messages events)."""
     if kind == "anthropic":
-        return anthropic_stream(pieces, **options)
-    return openai_stream(pieces, **options)
+        return anthropic_stream(pieces, tool_calls, **options)
+    return openai_stream(pieces, tool_calls, **options)
 
 
 # ---------------------------------------------------------------- the server
