@@ -32,6 +32,9 @@ class CancelRace:
         self._loop = asyncio.get_running_loop()
         self._loop_thread = threading.get_ident()
         self._fired: asyncio.Future[None] = self._loop.create_future()
+        self._pending = 0
+        self._closers: list[Callable[[], Coroutine[Any, Any, None]]] = []
+        self._closing: set[asyncio.Task[None]] = set()
         self._remove = token.add_callback(self._on_cancel)
 
     def _on_cancel(self) -> None:
@@ -41,11 +44,29 @@ class CancelRace:
             self._loop.call_soon_threadsafe(self._fire)
 
     def _fire(self) -> None:
-        if not self._fired.done():
-            self._fired.set_result(None)
+        if self._fired.done():
+            return
+        self._fired.set_result(None)
+        if self._pending:
+            return  # the pending read wakes up, and its owner closes what it reads
+        for closer in self._closers:  # nobody is reading: close now, not at the next read
+            task = self._loop.create_task(closer())
+            self._closing.add(task)
+            task.add_done_callback(self._closing.discard)
+
+    def close_on_cancel(
+        self, closer: Callable[[], Coroutine[Any, Any, None]]
+    ) -> Callable[[], None]:
+        """Run ``closer`` (e.g. close the response) as soon as the token fires while
+        no read is pending, so a consumer busy elsewhere does not keep the
+        connection open. Returns a function that unregisters it."""
+        self._closers.append(closer)
+        return lambda: self._closers.remove(closer) if closer in self._closers else None
 
     def close(self) -> None:
+        """The stream is over: stop listening to the token."""
         self._remove()
+        self._closers.clear()
         self._fire()  # nothing is left waiting on it
 
     def cancelled_error(self) -> StreamCancelled:
@@ -66,11 +87,14 @@ class CancelRace:
             coro.close()
             raise self.cancelled_error()
         task = asyncio.ensure_future(coro)
+        self._pending += 1
         try:
             await asyncio.wait((task, self._fired), return_when=asyncio.FIRST_COMPLETED)
         except asyncio.CancelledError:
             await _abandon(task, on_orphan)
             raise
+        finally:
+            self._pending -= 1
         if not self.token.cancelled:
             return task.result()
         await _abandon(task, on_orphan)

@@ -91,6 +91,7 @@ async def read_sse(
         response = await race.run(client.send(request, stream=True), on_orphan=_close)
     except httpx.HTTPError as exc:
         raise _transport_error(exc, race, provider, timeouts) from exc
+    forget_response = race.close_on_cancel(lambda: _close(response))
     body = _RacedBody(response, race)
     events = EventSource(
         httpx.Response(response.status_code, headers=response.headers, stream=body, request=request)
@@ -114,6 +115,7 @@ async def read_sse(
             f"{provider} sent a malformed event stream ({exc}).", provider=provider
         ) from exc
     finally:
+        forget_response()
         await _close(response)
 
 

@@ -127,6 +127,25 @@ async def test_cancel_while_server_is_silent(
     assert len(server.requests) == 1
 
 
+async def test_cancel_while_the_consumer_is_busy_closes_at_once(
+    server: ScriptedServer, client: httpx.AsyncClient
+) -> None:
+    """The consumer is away (speaking, running a tool) when the token fires: the
+    connection closes now, not when it next asks for an event."""
+    server.add(sse_reply(provider_stream("openai", [f"{i}" for i in range(300)], delay_s=0.005)))
+    token = CancelToken()
+    stream = provider("openai", server.base_url("openai"), client).stream(REQUEST, token)
+    first = await anext(stream)
+    assert isinstance(first, TextDelta)
+    cancelled_at = time.perf_counter()
+    token.cancel()
+    disconnect = await asyncio.to_thread(server.wait_for_disconnect, SANITY_S)  # not reading
+    assert disconnect - cancelled_at < SANITY_S
+    with pytest.raises(StreamCancelled):
+        await anext(stream)  # and nothing more is yielded
+    assert len(server.requests) == 1
+
+
 async def test_cancel_during_tcp_connect_aborts_promptly(client: httpx.AsyncClient) -> None:
     """The connect itself hangs (the server's accept queue is full)."""
     policy = RetryPolicy(connect_timeout_s=30.0, base_delay_s=0.01, jitter=0.0)
