@@ -9,6 +9,7 @@ interrupts it at once, even while the server sends nothing.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, TypeVar
@@ -40,8 +41,9 @@ class CancelRace:
     def _on_cancel(self) -> None:
         if threading.get_ident() == self._loop_thread:
             self._fire()
-        elif not self._loop.is_closed():
-            self._loop.call_soon_threadsafe(self._fire)
+        else:
+            with contextlib.suppress(RuntimeError):  # the loop has closed: nobody to wake
+                self._loop.call_soon_threadsafe(self._fire)
 
     def _fire(self) -> None:
         if self._fired.done():

@@ -138,6 +138,7 @@ def _mid_reply(error: ProviderError, provider: str) -> ProviderError:
             f"The connection to {provider} dropped mid-reply; the partial reply was kept.",
             provider=provider,
         )
+    message = error.message if error.message.endswith((".", "!", "?")) else f"{error.message}."
     return type(error)(
-        f"{error.message} The partial reply was kept.", provider=provider, status=error.status
+        f"{message} The partial reply was kept.", provider=provider, status=error.status
     )

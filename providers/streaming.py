@@ -80,13 +80,16 @@ async def read_sse(
     provider: str,
 ) -> AsyncGenerator[ServerSentEvent, None]:
     """POST ``call`` and yield its server-sent events until the body ends."""
-    request = client.build_request(
-        "POST",
-        call.url,
-        headers={**call.headers, "accept": "text/event-stream", "cache-control": "no-store"},
-        json=dict(call.body),
-        timeout=timeouts,
-    )
+    try:
+        request = client.build_request(
+            "POST",
+            call.url,
+            headers={**call.headers, "accept": "text/event-stream", "cache-control": "no-store"},
+            json=dict(call.body),
+            timeout=timeouts,
+        )
+    except httpx.InvalidURL as exc:
+        raise invalid_url(provider, exc) from exc
     try:
         response = await race.run(client.send(request, stream=True), on_orphan=_close)
     except httpx.HTTPError as exc:
@@ -196,11 +199,7 @@ def _transport_error(
             stalled=True,
         )
     if isinstance(exc, httpx.UnsupportedProtocol):
-        return BadRequestError(
-            f"The base URL for {provider} is not valid ({exc}). "
-            "Open Settings → Provider to fix it.",
-            provider=provider,
-        )
+        return invalid_url(provider, exc)
     if isinstance(exc, httpx.DecodingError):
         return BadResponseError(
             f"{provider} sent a body that could not be decoded.", provider=provider
@@ -209,6 +208,14 @@ def _transport_error(
         f"The connection to {provider} dropped ({type(exc).__name__}).",
         provider=provider,
         short="the connection dropped",
+    )
+
+
+def invalid_url(provider: str, exc: Exception) -> BadRequestError:
+    return BadRequestError(
+        f"The base URL for {provider} is not valid ({str(exc).rstrip('.')}). "
+        "Open Settings → Provider to fix it.",
+        provider=provider,
     )
 
 

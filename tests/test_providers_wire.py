@@ -11,6 +11,7 @@ import pytest
 
 from providers import (
     AssistantMessage,
+    BadRequestError,
     BadResponseError,
     CancelToken,
     ChatRequest,
@@ -357,7 +358,7 @@ async def test_openai_error_chunk_mid_stream(
     error = await failure(provider(server, client, "openai", display_name="OpenRouter"))
     assert isinstance(error, ServerError)
     assert str(error) == (
-        "OpenRouter had a server error (502): upstream timed out The partial reply was kept."
+        "OpenRouter had a server error (502): upstream timed out. The partial reply was kept."
     )
     assert len(server.requests) == 1
 
@@ -365,3 +366,14 @@ async def test_openai_error_chunk_mid_stream(
 async def test_unknown_kind_is_refused(client: httpx.AsyncClient) -> None:
     with pytest.raises(ValueError, match="use one of openai, anthropic, azure"):
         create_provider(ProviderConfig("gemini", "http://x", "m"), client)
+
+
+@pytest.mark.parametrize("base_url", ["localhost:11434/v1", "ftp://host/v1", "http://[::1/v1"])
+async def test_an_invalid_base_url_is_a_bad_request(
+    base_url: str, client: httpx.AsyncClient
+) -> None:
+    config = ProviderConfig("openai", base_url, "m", retry=FAST)
+    error = await failure(create_provider(config, client))
+    assert isinstance(error, BadRequestError)
+    assert str(error).startswith("The base URL for OpenAI is not valid (")
+    assert str(error).endswith("Open Settings → Provider to fix it.")
