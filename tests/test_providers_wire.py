@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator, Iterator
+from typing import Any
 
 import httpx
 import pytest
@@ -292,8 +293,8 @@ async def test_tool_calls_assemble_from_many_deltas(
 async def test_finish_reasons_are_normalised(
     kind: str, reason: str, normalised: str, server: ScriptedServer, client: httpx.AsyncClient
 ) -> None:
-    option = "finish_reason" if kind == "openai" else "stop_reason"
-    server.add(sse_reply(provider_stream(kind, ["a"], **{option: reason})))
+    option: dict[str, Any] = {"finish_reason" if kind == "openai" else "stop_reason": reason}
+    server.add(sse_reply(provider_stream(kind, ["a"], **option)))
     events = await collect(provider(server, client, kind))
     assert events[-1] == Done(normalised, Usage(5, 7))
 
