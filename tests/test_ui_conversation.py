@@ -188,3 +188,13 @@ def test_markdown_from_qt_is_what_we_render() -> None:
     doc = QTextDocument()
     doc.setMarkdown("**bold** and `code`")
     assert doc.toPlainText() == "bold and code"
+
+
+def test_empty_conversation_shows_how_to_start(qtbot: QtBot) -> None:
+    view = make(qtbot)
+    assert view.welcome.isVisible()
+    assert "Hold <b>Space</b>" in view.welcome.hint.text()
+    play(view, [ev.TurnStarted(turn_id=1, text="hi", source="text")])
+    assert not view.welcome.isVisible()
+    view.clear_conversation()
+    assert view.welcome.isVisible()

@@ -42,11 +42,22 @@ from .conversation_model import (
 )
 from .markdown_render import latency_text, split_fences, style_document
 from .theme import Colors, colors
+from .welcome import Welcome
 
 FRAME_MS = 33  # at most ~30 renders a second while text streams
+READING_SCALE = 1.12
 MAX_COLUMN_PX = 860  # long lines are hard to read: wider windows get side margins
 SETTINGS_LINK = "harken:settings"
-SETTINGS_KINDS = {"auth", "config", "bad_request", "not_found", "model", "microphone", "device"}
+SETTINGS_KINDS = {
+    "auth",
+    "config",
+    "bad_request",
+    "not_found",
+    "model",
+    "microphone",
+    "device",
+    "settings",
+}
 _SPECIFIED_ONLY = QTextCharFormat.FontPropertiesInheritanceBehavior.FontPropertiesSpecifiedOnly
 
 
@@ -75,8 +86,11 @@ class ConversationView(QTextBrowser):
             | Qt.TextInteractionFlag.LinksAccessibleByKeyboard
         )
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
-        self.setPlaceholderText("Hold Space or the Talk button and speak, or type a message below.")
+        self.welcome = Welcome(self.viewport())
         self.document().setDocumentMargin(14)
+        font = self.font()
+        font.setPointSizeF(font.pointSizeF() * READING_SCALE)  # replies are read, not skimmed
+        self.setFont(font)
 
     # -- public -----------------------------------------------------------------------------
 
@@ -159,6 +173,7 @@ class ConversationView(QTextBrowser):
             self._insert_entry(cursor, entry, c)
         cursor.endEditBlock()
         self.render_count += 1
+        self.welcome.setVisible(not entries)
         # Freeze everything before the first running turn (the last entry stays live).
         if starts:
             first_live = len(entries) - 1
@@ -181,7 +196,16 @@ class ConversationView(QTextBrowser):
             self._insert_box(cursor, f"⚠ {entry.text}", c, link=True)
 
     def _leave(self, cursor: QTextCursor, frame: Any) -> None:
+        """Step out of ``frame``; the empty paragraph Qt keeps after it is made (almost)
+        zero-height, so frames stack with only their own margins between them."""
         cursor.setPosition(frame.lastPosition() + 1)
+        if cursor.block().length() <= 1:
+            gap = QTextBlockFormat()
+            gap.setLineHeight(1, QTextBlockFormat.LineHeightTypes.FixedHeight.value)
+            cursor.setBlockFormat(gap)
+            tiny = QTextCharFormat()
+            tiny.setFontPointSize(1)
+            cursor.setBlockCharFormat(tiny)
 
     def _insert_user(self, cursor: QTextCursor, entry: UserEntry, c: Colors) -> None:
         fmt = QTextFrameFormat()
@@ -200,9 +224,9 @@ class ConversationView(QTextBrowser):
 
     def _insert_reply(self, cursor: QTextCursor, entry: ReplyEntry, c: Colors) -> None:
         fmt = QTextFrameFormat()
-        fmt.setPadding(10)
-        fmt.setRightMargin(24)
-        fmt.setTopMargin(6)
+        fmt.setPadding(0)
+        fmt.setTopMargin(14)
+        fmt.setBottomMargin(6)
         fmt.setBorder(0)
         frame = cursor.insertFrame(fmt)
         self._label(cursor, "Harken", c.accent)
@@ -350,6 +374,7 @@ class ConversationView(QTextBrowser):
 
     def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)
+        self.welcome.setGeometry(self.viewport().rect())
         side = max(0, (self.viewport().width() - MAX_COLUMN_PX) // 2)
         root = self.document().rootFrame()
         fmt = root.frameFormat()
@@ -361,4 +386,5 @@ class ConversationView(QTextBrowser):
     def changeEvent(self, event: QEvent) -> None:
         super().changeEvent(event)
         if event.type() in (QEvent.Type.PaletteChange, QEvent.Type.FontChange):
+            self.welcome.restyle()
             self.rebuild()

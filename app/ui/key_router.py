@@ -1,5 +1,6 @@
 """Space anywhere in the window is push-to-talk, and "?" opens help, unless the key is
 needed where the focus is: in a text field, or on another button (Space presses it).
+The message box counts as a text field only once it has text in it.
 
 An application-wide event filter, so it sees the key wherever the focus is
 inside the window; the push-to-talk button handles its own keys.
@@ -22,6 +23,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from .message_box import MessageBox
 from .ptt_button import PushToTalkButton
 
 
@@ -63,6 +65,8 @@ class KeyRouter(QObject):
             return True
         if isinstance(focus, QTextEdit):
             return focus.isReadOnly()
+        if isinstance(focus, MessageBox):
+            return not focus.toPlainText()  # a leading space is useless: talk instead
         return not isinstance(
             focus, QLineEdit | QPlainTextEdit | QAbstractSpinBox | QComboBox | QAbstractButton
         )

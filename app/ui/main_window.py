@@ -286,11 +286,11 @@ class MainWindow(QMainWindow):
         dialog = SettingsDialog(
             self.settings, self.secrets, hotkey_status=self.hotkey_status, parent=self
         )
-        dialog.saved.connect(self._settings_saved)
+        dialog.saved.connect(self.settings_saved)
         self.settings_dialog = dialog
         dialog.open()
 
-    def _settings_saved(self, settings: Settings) -> None:
+    def settings_saved(self, settings: Settings) -> None:
         self.apply_settings(settings)
         self._save()
         if self.on_settings_saved is not None:

@@ -21,7 +21,7 @@ from PySide6.QtWidgets import QDialog, QDialogButtonBox, QTabWidget, QVBoxLayout
 from ..audio_devices import Device, list_devices
 from ..provider_probe import ProbeResult, check_connection, fetch_models
 from ..settings import AZURE_DEFAULT_API_VERSION, Settings, preset
-from .settings_pages import AudioPage, GeneralPage, ProviderPage
+from .settings_pages import PRESET_NOTES, AudioPage, GeneralPage, ProviderPage
 from .theme import colors
 
 
@@ -185,6 +185,7 @@ class SettingsDialog(QDialog):
     def _update_kind(self) -> None:
         p = self.provider
         chosen = preset(str(p.preset.currentData()))
+        p.preset_note.setText(PRESET_NOTES.get(chosen.id, ""))
         azure = chosen.kind == "azure"
         p.api_version.setVisible(azure)
         p.api_version_label.setVisible(azure)

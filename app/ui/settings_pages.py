@@ -27,6 +27,15 @@ from PySide6.QtWidgets import (
 from ..audio_devices import Device
 from ..settings import PRESETS, RANGES
 
+PRESET_NOTES = {
+    "openai": "OpenAI's API. Get a key at platform.openai.com → API keys.",
+    "anthropic": "Anthropic's Messages API (the base URL has no /v1). Keys: console.anthropic.com.",
+    "azure": "Your Azure OpenAI resource endpoint; the model is your deployment's name.",
+    "ollama": "Ollama's OpenAI-compatible API on this computer. No key needed.",
+    "lmstudio": "LM Studio's local server (Developer tab → Start server). No key needed.",
+    "llamacpp": "llama.cpp's llama-server. No key needed; the model is the one it loaded.",
+    "custom": "Any OpenAI-compatible server (vLLM, Groq, OpenRouter…): its URL ends in /v1.",
+}
 NO_MIC = "No microphone found"
 NO_SPEAKER = "No speaker found"
 DEFAULT_DEVICE = "System default"
@@ -86,6 +95,7 @@ class ProviderPage(QWidget):
         buttons.addWidget(self.fetch)
         buttons.addWidget(self.test)
         buttons.addStretch(1)
+        self.preset_note = _hint("", self)
         self.key_note = _hint("", self)
         self.key_note.hide()
         self.override_note = _hint("", self)
@@ -104,6 +114,7 @@ class ProviderPage(QWidget):
         _named(self.api_key, "API key")
         layout = QVBoxLayout(self)
         layout.addLayout(form)
+        layout.addWidget(self.preset_note)
         layout.addLayout(buttons)
         layout.addWidget(self.result)
         layout.addWidget(self.key_note)

@@ -16,7 +16,7 @@ def stylesheet(palette: QPalette) -> str:
     accent = c.accent.name()
     accent_hover = mix(c.accent, c.base, 0.15).name()
     accent_text = "#ffffff" if not dark else "#15121f"
-    held = c.danger.name()
+    held = "#d93b36" if dark else c.danger.name()
     sidebar_bg = mix(window, c.text, 0.035 if dark else 0.02).name()
     border = mix(mid, window, 0.3).name()
     return f"""
@@ -59,6 +59,7 @@ QPushButton#handsFree:checked {{
 }}
 QPushButton#handsFree, QPushButton#stopButton {{ border-radius: 12px; padding: 6px 16px; }}
 QPushButton#sendButton {{ border-radius: 8px; padding: 6px 10px; }}
+QLabel[hint="true"] {{ color: {c.dim.name()}; }}
 #modelLabel {{ color: {c.dim.name()}; padding-right: 8px; }}
 QStatusBar {{ border-top: 1px solid {border}; }}
 QSplitter::handle {{ background: {border}; width: 1px; }}

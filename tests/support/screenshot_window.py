@@ -31,22 +31,19 @@ from tests.support.scripted_bridge import (
     voice_turn,
 )
 
-CODE_REPLY = """Here's a small function that does it:
+CODE_REPLY = """Sort the files by size:
 
 ```python
-from pathlib import Path
-
 def largest_files(folder: str, n: int = 5) -> list[Path]:
-    files = [p for p in Path(folder).rglob("*") if p.is_file()]
+    files = (p for p in Path(folder).rglob("*") if p.is_file())
     return sorted(files, key=lambda p: p.stat().st_size, reverse=True)[:n]
 ```
 
-Call it with `largest_files("~/Downloads")`. It walks the folder **recursively**, so \
-very large trees take a moment."""
+Call it with `largest_files("~/Downloads")`; it walks the folder **recursively**."""
 
 LISBON = (
     "Lisbon is one of the oldest cities in Western Europe, older than Rome by centuries. "
-    "The Phoenicians traded there, then the Romans, the Visigoths and the Moors ruled it in turn"
+    "The Phoenicians traded there, then the Romans and the Moors"
 )
 HEARD = "Lisbon is one of the oldest cities in Western Europe, older than Rome by centuries."
 
@@ -62,18 +59,29 @@ def script() -> list[ev.Event]:
     events += barge_in(2, LISBON, HEARD, 3, "Actually, what time is it there right now?")
     events += tool_turn(3, "")[2:]
     events += failed_turn(4, "Summarise my unread email")
-    events += [
-        ev.StateChanged(state=ev.State.LISTENING),
-        *(ev.InputLevel(normalised=v) for v in (0.3, 0.55, 0.7, 0.62)),
-    ]
     return events
+
+
+def hold_to_talk(window: MainWindow, bridge: ScriptedBridge) -> None:
+    """End mid-conversation: the user is holding the Talk button and speaking again."""
+    window.ptt.debouncer.down()
+    bridge.emit_all(
+        [
+            ev.StateChanged(state=ev.State.LISTENING),
+            ev.SpeechStarted(at_s=30.0),
+            *(ev.InputLevel(normalised=v) for v in (0.3, 0.55, 0.7, 0.62)),
+        ]
+    )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--theme", choices=["light", "dark", "system"], default="light")
     parser.add_argument("--shot", type=Path, help="save a screenshot of the window and quit")
-    parser.add_argument("--size", default="1180x760")
+    parser.add_argument("--size", default="1280x800")
+    parser.add_argument("--quit-after", type=float, default=0, help="seconds, then quit")
+    parser.add_argument("--settings", action="store_true", help="also open the settings dialog")
+    parser.add_argument("--empty", action="store_true", help="first start: no conversation yet")
     args = parser.parse_args()
     home = Path(tempfile.mkdtemp(prefix="harken-shot-"))
     for var in ("XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_STATE_HOME", "XDG_CACHE_HOME"):
@@ -98,7 +106,7 @@ def main() -> None:
     w, h = (int(x) for x in args.size.split("x"))
     window.resize(w, h)
     window.show()
-    events = script()
+    events = script()[:2] if args.empty else script()
     bridge.play(events, interval_ms=4)
 
     def finish() -> None:
@@ -106,10 +114,16 @@ def main() -> None:
             QTimer.singleShot(50, finish)
             return
         window.view.flush()
+        if not args.empty:
+            hold_to_talk(window, bridge)
+        if args.settings:
+            window.open_settings()
         if args.shot:
             QTimer.singleShot(300, lambda: (window.grab().save(str(args.shot)), app.quit()))
 
     QTimer.singleShot(100, finish)
+    if args.quit_after:
+        QTimer.singleShot(int(args.quit_after * 1000), app.quit)
     app.exec()
 
 
