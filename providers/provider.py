@@ -8,6 +8,7 @@ Azure and lives here, in ``streaming`` and in ``retry``.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncGenerator, AsyncIterator
 from contextlib import aclosing
 from typing import Protocol
@@ -16,10 +17,13 @@ import httpx
 from httpx_sse import ServerSentEvent
 
 from .cancel import CancelToken
+from .errors import ProviderError
 from .events import ChatRequest, StreamEvent
 from .race import CancelRace
 from .retry import RetryPolicy, retrying_stream
 from .streaming import HttpCall, read_sse
+
+DRAIN_LIMIT_S = 0.5
 
 
 class EventDecoder(Protocol):
@@ -89,6 +93,7 @@ class SseProvider:
                 for event in decoder.feed(sse):
                     yield event
                 if decoder.done:
+                    await _drain(sse_events)
                     return
         for event in decoder.finish():
             yield event
@@ -97,3 +102,16 @@ class SseProvider:
         if self._secret:
             text = text.replace(self._secret, "[api key]")
         return text
+
+
+async def _drain(sse_events: AsyncIterator[ServerSentEvent]) -> None:
+    """Read the little that follows the terminal event (the end of the chunked
+    body) so the connection goes back to the pool instead of being dropped —
+    which would cost the next turn a new TCP and TLS handshake. Bounded: a
+    server that keeps the stream open after the end is simply cut off."""
+    try:
+        async with asyncio.timeout(DRAIN_LIMIT_S):
+            async for _ in sse_events:
+                pass
+    except (TimeoutError, ProviderError):
+        pass  # the reply is complete; how the connection ends no longer matters

@@ -3,6 +3,7 @@ server receives them, tool calls assembled from many deltas, and bad streams rep
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
@@ -37,6 +38,7 @@ from tests.support.sse_server import (
     ScriptedServer,
     ScriptedToolCall,
     Send,
+    Stall,
     json_reply,
     provider_stream,
     sse_event,
@@ -378,3 +380,25 @@ async def test_an_invalid_base_url_is_a_bad_request(
     assert isinstance(error, BadRequestError)
     assert str(error).startswith("The base URL for OpenAI is not valid (")
     assert str(error).endswith("Open Settings → Provider to fix it.")
+
+
+@pytest.mark.parametrize("kind", ["openai", "anthropic"])
+async def test_a_finished_reply_leaves_the_connection_reusable(
+    kind: str, server: ScriptedServer, client: httpx.AsyncClient
+) -> None:
+    """The next turn must not pay for a new TCP (and, remotely, TLS) handshake."""
+    server.add(*[sse_reply(provider_stream(kind, ["turn"])) for _ in range(3)])
+    chat = provider(server, client, kind)
+    for _ in range(3):
+        assert isinstance((await collect(chat))[-1], Done)
+    ports = {request.client_port for request in server.requests}
+    assert len(server.requests) == 3 and len(ports) == 1
+
+
+async def test_a_server_that_keeps_the_stream_open_after_the_end_is_cut_off(
+    server: ScriptedServer, client: httpx.AsyncClient
+) -> None:
+    server.add(sse_reply([*provider_stream("openai", ["done"]), Stall(None)]))
+    events = await asyncio.wait_for(collect(provider(server, client, "openai")), 2.0)
+    assert events == [TextDelta("done"), Done("stop", Usage(5, 7))]
+    await asyncio.to_thread(server.wait_for_disconnect, 2.0)

@@ -83,6 +83,7 @@ class RecordedRequest:
     headers: dict[str, str]  # names lower-cased
     body: bytes
     received_at: float  # time.perf_counter()
+    client_port: int = 0  # the same port twice: the connection was reused
 
     def json(self) -> Any:
         return json.loads(self.body)
@@ -261,6 +262,7 @@ class _Handler(BaseHTTPRequestHandler):
             headers={k.lower(): v for k, v in self.headers.items()},
             body=body,
             received_at=time.perf_counter(),
+            client_port=self.client_address[1],
         )
         index, reply = owner._record(recorded)
         if reply is None:
