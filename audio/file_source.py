@@ -35,7 +35,8 @@ def decode_file(path: str | Path) -> npt.NDArray[np.float32]:
     from faster_whisper import decode_audio  # heavy import (PyAV, ctranslate2): only when used
 
     try:
-        audio = decode_audio(str(p), sampling_rate=SAMPLE_RATE_HZ)
+        with p.open("rb") as f:  # our own handle, so a decoding error cannot leak it
+            audio = decode_audio(f, sampling_rate=SAMPLE_RATE_HZ)
     except Exception as exc:  # PyAV raises a zoo of errors (InvalidDataError, ValueError, …)
         log.warning("could not decode %s: %r", p, exc)
         raise CaptureError(

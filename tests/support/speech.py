@@ -18,6 +18,8 @@ API (16 kHz mono float32 arrays everywhere):
   a sharp attack and fast decay), ``sine(freq_hz, s, amplitude, rate_hz)``.
 
 Skips the requesting test when espeak-ng is not installed.
+
+(PYTEST_DONT_REWRITE: test modules import this before registering it as a plugin.)
 """
 
 from __future__ import annotations
