@@ -1,0 +1,115 @@
+"""The ``harken`` command: the desktop app, or ``--headless`` for scripts and tests."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+
+from .provider_config import ProviderChoice
+
+
+def app_version() -> str:
+    try:
+        return version("harken")
+    except PackageNotFoundError:
+        return "0+unknown"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="harken",
+        description="A desktop voice assistant you can talk over.",
+        epilog="Environment: OPENAI_API_KEY, OPENAI_BASE_URL, ANTHROPIC_API_KEY, "
+        "AZURE_OPENAI_API_KEY, AZURE_OPENAI_ENDPOINT, OPENAI_API_VERSION, HARKEN_PROVIDER, "
+        "HARKEN_BASE_URL, HARKEN_MODEL override the settings file; flags override both.",
+    )
+    p.add_argument("--version", action="version", version=f"harken {app_version()}")
+    p.add_argument("--headless", action="store_true", help="run without a window, JSON on stdout")
+    p.add_argument("--list-devices", action="store_true", help="list audio devices and exit")
+    p.add_argument("-v", "--verbose", action="store_true", help="debug logging on stderr")
+    g = p.add_argument_group("input (headless)")
+    g.add_argument("--input", metavar="FILE", help="read an audio file as the microphone")
+    g.add_argument("--realtime", action="store_true", help="pace --input like a live microphone")
+    g.add_argument("--say", metavar="TEXT", action="append", help="run a typed turn (repeatable)")
+    g.add_argument(
+        "--no-barge-in", action="store_true", help="queue speech instead of interrupting"
+    )
+    g.add_argument("--no-tts", action="store_true", help="do not speak replies")
+    g.add_argument("--hangover-ms", type=int, default=None, help="silence that ends an utterance")
+    g.add_argument("--input-device", help="microphone name or index")
+    g.add_argument("--output-device", help="speaker name or index")
+    g.add_argument("--whisper-model", help="'bundled', a model directory, or a model name")
+    g = p.add_argument_group("provider")
+    g.add_argument("--provider", choices=["openai", "anthropic", "azure"])
+    g.add_argument("--base-url", help="e.g. http://localhost:11434/v1 (OpenAI-compatible)")
+    g.add_argument("--model", help="model name (Azure: deployment name)")
+    g.add_argument("--api-key", help="API key (prefer the environment variable)")
+    g.add_argument("--api-version", help="Azure OpenAI api-version")
+    g.add_argument("--system-prompt", help="replace the default system prompt")
+    return p
+
+
+def _device(value: str | None) -> str | int | None:
+    if value is None:
+        return None
+    return int(value) if value.isdigit() else value
+
+
+def options_from_args(args: argparse.Namespace) -> object:
+    from .composition import RuntimeOptions
+
+    options = RuntimeOptions(
+        provider=ProviderChoice(
+            kind=args.provider,
+            base_url=args.base_url,
+            model=args.model,
+            api_key=args.api_key,
+            api_version=args.api_version,
+        ),
+        whisper_model=args.whisper_model,
+        speech_output=not args.no_tts,
+        barge_in=not args.no_barge_in,
+        input_device=_device(args.input_device),
+        output_device=_device(args.output_device),
+    )
+    if args.system_prompt is not None:
+        options.system_prompt = args.system_prompt
+    if args.hangover_ms is not None:
+        options.hangover_s = args.hangover_ms / 1000
+    return options
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    from .logging_setup import setup_logging
+
+    if args.list_devices:
+        from audio.devices import describe_devices
+
+        print(describe_devices())
+        return 0
+    if args.headless:
+        if args.input and not Path(args.input).is_file():
+            parser.exit(2, f"harken: --input: no such file: {args.input}\n")
+        if args.hangover_ms is not None and not 100 <= args.hangover_ms <= 5000:
+            parser.exit(2, "harken: --hangover-ms must be between 100 and 5000\n")
+        setup_logging(verbose=args.verbose)
+        from .headless import run_headless
+
+        try:
+            return asyncio.run(run_headless(options_from_args(args), args=args))
+        except KeyboardInterrupt:
+            return 130
+    if any((args.input, args.say, args.realtime)):
+        parser.exit(2, "harken: --input, --say and --realtime need --headless\n")
+    from .gui import run_gui
+
+    return run_gui(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

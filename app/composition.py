@@ -1,0 +1,150 @@
+"""The composition root: the one place that constructs devices, models and clients.
+
+Headless mode and the window both call ``build_components`` with
+``RuntimeOptions`` (from flags or from settings) and get a wired controller,
+input pump, transcriber and speech output back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from audio.file_source import FileSource
+from audio.microphone import MicrophoneSource
+from audio.playback import SpeechPlayer
+from audio.segmenter import SpeechSegmenter
+from audio.speech_output import SpeechOutput
+from audio.transcriber import WhisperTranscriber
+from audio.tts import PiperTts
+from audio.vad import SileroVad
+from providers import Provider, ProviderConfig, create_provider, new_http_client
+
+from . import events as ev
+from .controller import AgentController
+from .input_pump import InputPump
+from .logging_setup import register_secret
+from .provider_config import ProviderChoice, resolve_provider
+from .tools import build_default_registry
+
+log = logging.getLogger(__name__)
+
+DEFAULT_SYSTEM_PROMPT = (
+    "You are Harken, a helpful voice assistant on the user's desktop. Your replies are "
+    "spoken aloud, so answer briefly and conversationally; use Markdown only when the user "
+    "asks for code or a list. If a reply was cut off by the user, do not repeat it: follow "
+    "the new instruction."
+)
+
+
+@dataclass
+class RuntimeOptions:
+    provider: ProviderChoice = field(default_factory=ProviderChoice)
+    system_prompt: str | None = DEFAULT_SYSTEM_PROMPT
+    whisper_model: str | None = None
+    speech_output: bool = True
+    barge_in: bool = True
+    hands_free: bool = True
+    hangover_s: float = 0.5
+    input_device: str | int | None = None
+    output_device: str | int | None = None
+    permissions: frozenset[str] = frozenset()
+
+
+@dataclass
+class Components:
+    controller: AgentController
+    pump: InputPump
+    transcriber: WhisperTranscriber
+    speech: SpeechOutput
+    tts: PiperTts
+    client: Any
+    options: RuntimeOptions
+    provider_config: ProviderConfig
+    stt_description: str = ""
+
+    def file_source(self, path: str, *, realtime: bool) -> FileSource:
+        return FileSource(path, realtime=realtime)
+
+    def microphone_source(self) -> MicrophoneSource:
+        return MicrophoneSource(self.options.input_device)
+
+    async def wait_loaded(self) -> list[str]:
+        """Wait for the models; returns warnings (fallbacks) to show."""
+        warnings: list[str] = []
+        self.stt_description = await self.transcriber.wait_loaded()
+        if self.transcriber.load_warning:
+            warnings.append(self.transcriber.load_warning)
+        speech_warning = await self.speech.wait_loaded()
+        if speech_warning:
+            warnings.append(speech_warning)
+        return warnings
+
+    def reconfigure_provider(self, config: ProviderConfig) -> Provider:
+        register_secret(config.api_key)
+        provider = create_provider(config, self.client)
+        self.controller.provider = provider
+        self.controller.settings.model = config.model
+        self.provider_config = config
+        return provider
+
+    async def aclose(self) -> None:
+        await self.controller.close()
+        self.speech.close()
+        await asyncio.to_thread(self.transcriber.close)
+        await self.client.aclose()
+
+
+def build_components(
+    options: RuntimeOptions, *, emit: Callable[[ev.Event], None], env: Mapping[str, str]
+) -> Components:
+    """Raises ``ConfigError`` for a provider that cannot be configured."""
+    config = resolve_provider(options.provider, env)
+    register_secret(config.api_key)
+    client = new_http_client()
+    transcriber = WhisperTranscriber(options.whisper_model)
+    transcriber.start_loading()
+    tts = PiperTts()
+    speech = SpeechOutput(
+        tts,
+        SpeechPlayer(tts.sample_rate_hz, device=options.output_device),
+        enabled=options.speech_output,
+        on_event=lambda name, turn_id, detail: _speech_event(emit, name, turn_id, detail),
+    )
+    controller = AgentController(
+        provider=create_provider(config, client),
+        model=config.model,
+        transcriber=transcriber,
+        speech=speech,
+        tools=build_default_registry(),
+        emit=emit,
+        system_prompt=options.system_prompt,
+        barge_in=options.barge_in,
+    )
+    controller.settings.permissions = options.permissions
+    segmenter = SpeechSegmenter(SileroVad(), hangover_s=options.hangover_s)
+    pump = InputPump(controller, segmenter, emit=emit, hands_free=options.hands_free)
+    return Components(
+        controller=controller,
+        pump=pump,
+        transcriber=transcriber,
+        speech=speech,
+        tts=tts,
+        client=client,
+        options=options,
+        provider_config=config,
+    )
+
+
+def _speech_event(
+    emit: Callable[[ev.Event], None], name: str, turn_id: int, detail: str | None
+) -> None:
+    if name == "tts_started":
+        emit(ev.TtsStarted(turn_id=turn_id))
+    elif name == "tts_stopped":
+        emit(ev.TtsStopped(turn_id=turn_id))
+    elif name == "error":
+        emit(ev.ErrorEvent(kind="speech_output", message=detail or "Speech output failed."))

@@ -1,0 +1,68 @@
+"""The conversation in memory: exactly what is sent to the model next time.
+
+Listeners are told of every message as it is added (the history store saves
+it at once), with the flags the window and the store need.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from providers.events import AssistantMessage, Message, ToolCall, ToolResultMessage, UserMessage
+
+INTERRUPTED_MARKER = "[interrupted by the user]"
+NOTHING_HEARD = "[interrupted by the user before any of this reply was heard]"
+TOOL_CANCELLED = "Cancelled: the user interrupted before this tool finished."
+
+
+@dataclass(frozen=True)
+class MessageMeta:
+    voice: bool = False
+    interrupted: bool = False
+    failed: bool = False
+
+
+Listener = Callable[[Message, MessageMeta], None]
+
+
+def interrupted_text(kept: str) -> str:
+    """What history keeps of a reply cut off after ``kept`` was shown/heard."""
+    kept = kept.rstrip()
+    return f"{kept} … {INTERRUPTED_MARKER}" if kept else NOTHING_HEARD
+
+
+class Conversation:
+    def __init__(self, messages: Iterable[Message] = ()) -> None:
+        self._messages: list[Message] = list(messages)
+        self._listeners: list[Listener] = []
+
+    @property
+    def messages(self) -> list[Message]:
+        return list(self._messages)
+
+    def add_listener(self, listener: Listener) -> None:
+        self._listeners.append(listener)
+
+    def replace(self, messages: Iterable[Message]) -> None:
+        """Switch to another conversation (e.g. one reopened from history)."""
+        self._messages = list(messages)
+
+    def _add(self, message: Message, meta: MessageMeta) -> None:
+        self._messages.append(message)
+        for listener in self._listeners:
+            listener(message, meta)
+
+    def add_user(self, text: str, *, voice: bool = False) -> None:
+        self._add(UserMessage(text), MessageMeta(voice=voice))
+
+    def add_assistant(
+        self, text: str, tool_calls: tuple[ToolCall, ...] = (), *, failed: bool = False
+    ) -> None:
+        self._add(AssistantMessage(text, tool_calls), MessageMeta(failed=failed))
+
+    def add_interrupted(self, kept: str) -> None:
+        self._add(AssistantMessage(interrupted_text(kept)), MessageMeta(interrupted=True))
+
+    def add_tool_result(self, call: ToolCall, content: str, *, is_error: bool = False) -> None:
+        self._add(ToolResultMessage(call.id, call.name, content, is_error), MessageMeta())

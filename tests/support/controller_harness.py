@@ -1,0 +1,108 @@
+"""Builds an AgentController against a real ScriptedServer and records its events.
+
+The provider is the real one talking HTTP to the local server; the
+transcriber is the real Whisper model (loaded once per session); speech output
+is the real ``SpeechOutput`` with the fake output stream (no sound card here),
+or turned off.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+import pytest
+
+from app import events as ev
+from app.controller import AgentController
+from app.tools import ToolRegistry, build_default_registry
+from providers import ProviderConfig, RetryPolicy, create_provider, new_http_client
+from tests.support.sse_server import ScriptedServer
+
+E = TypeVar("E", bound=ev.Event)
+
+
+@dataclass
+class EventLog:
+    events: list[ev.Event] = field(default_factory=list)
+    _changed: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def __call__(self, event: ev.Event) -> None:
+        self.events.append(event)
+        self._changed.set()
+
+    def of(self, kind: type[E]) -> list[E]:
+        return [e for e in self.events if isinstance(e, kind)]
+
+    def types(self) -> list[str]:
+        return [e.type for e in self.events if not isinstance(e, ev.InputLevel | ev.StateChanged)]
+
+    def index(self, kind: type[ev.Event], predicate: Callable[[Any], bool] = bool) -> int:
+        for i, e in enumerate(self.events):
+            if isinstance(e, kind) and predicate(e):
+                return i
+        raise AssertionError(f"no {kind.__name__} matching in {self.types()}")
+
+    async def wait_for(
+        self,
+        kind: type[E],
+        predicate: Callable[[E], bool] = lambda e: True,
+        timeout_s: float = 10.0,
+    ) -> E:
+        async def seek() -> E:
+            seen = 0
+            while True:
+                for e in self.events[seen:]:
+                    if isinstance(e, kind) and predicate(e):
+                        return e
+                seen = len(self.events)
+                self._changed.clear()
+                await self._changed.wait()
+
+        try:
+            return await asyncio.wait_for(seek(), timeout_s)
+        except TimeoutError:
+            raise AssertionError(
+                f"no {kind.__name__} within {timeout_s} s: {self.types()}"
+            ) from None
+
+
+def make_controller(
+    server: ScriptedServer,
+    *,
+    transcriber: Any,
+    speech: Any,
+    kind: str = "openai",
+    tools: ToolRegistry | None = None,
+    barge_in: bool = True,
+    retry: RetryPolicy | None = None,
+) -> tuple[AgentController, EventLog, Any]:
+    log = EventLog()
+    client = new_http_client()
+    config = ProviderConfig(
+        kind=kind,
+        base_url=server.base_url(kind),
+        model="test-model",
+        api_key="sk-test-key-123456",
+        api_version="2024-10-21" if kind == "azure" else None,
+        retry=retry or RetryPolicy(base_delay_s=0.05, max_delay_s=0.2, stale_timeout_s=5),
+    )
+    controller = AgentController(
+        provider=create_provider(config, client),
+        model="test-model",
+        transcriber=transcriber,
+        speech=speech,
+        tools=tools or build_default_registry(),
+        emit=log,
+        system_prompt="You are a test.",
+        barge_in=barge_in,
+    )
+    return controller, log, client
+
+
+@pytest.fixture
+def server() -> Iterator[ScriptedServer]:
+    with ScriptedServer() as s:
+        yield s

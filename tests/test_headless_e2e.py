@@ -1,0 +1,118 @@
+"""End to end: ``harken --headless`` as a real process, real audio, a real local server.
+
+The audio file is read as a microphone paced in real time (``--realtime``),
+so the second utterance really is spoken while the first reply streams.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from tests.support.speech import SpeechLibrary, silence, white_noise, write_wav
+from tests.support.sse_server import ScriptedServer, Stall, openai_stream, sse_reply
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def run_headless(*args: str, timeout_s: float = 120) -> tuple[int, list[dict[str, Any]], str]:
+    proc = subprocess.run(
+        [sys.executable, "-m", "app.cli", "--headless", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout_s,
+    )
+    events = [json.loads(line) for line in proc.stdout.splitlines() if line.strip()]
+    return proc.returncode, events, proc.stderr
+
+
+def of(events: list[dict[str, Any]], kind: str) -> list[dict[str, Any]]:
+    return [e for e in events if e["type"] == kind]
+
+
+def position(events: list[dict[str, Any]], kind: str, **match: Any) -> int:
+    for i, e in enumerate(events):
+        if e["type"] == kind and all(e.get(k) == v for k, v in match.items()):
+            return i
+    raise AssertionError(f"no {kind} {match} in {[e['type'] for e in events]}")
+
+
+def test_spoken_interruption_end_to_end(
+    speech: SpeechLibrary, server: ScriptedServer, tmp_path: Path
+) -> None:
+    first = speech.say("Tell me a long story about a dragon.")
+    second = speech.say("Stop. What is the capital of France?")
+    audio = np.concatenate([silence(0.5), first, silence(1.6), second, silence(1.2)])
+    path = write_wav(tmp_path / "two.wav", audio)
+    story = [f"Once upon a time {i}. " for i in range(3)]
+    server.add(
+        sse_reply(openai_stream(story, delay_s=0.05, done=False)[:4] + [Stall()]),
+        sse_reply(openai_stream(["Paris."], delay_s=0.02)),
+    )
+    code, events, stderr = run_headless(
+        "--input", str(path), "--realtime", "--no-tts",
+        "--base-url", server.base_url("openai"), "--model", "m", "--api-key", "sk-local",
+    )  # fmt: skip
+    assert code == 0, stderr
+    types = [e["type"] for e in events]
+    assert types[0] == "ready" and all({"ts", "t"} <= e.keys() for e in events)
+    transcripts = of(events, "transcript")
+    assert len(transcripts) == 2, types
+    assert "dragon" in transcripts[0]["text"].lower()
+    assert "france" in transcripts[1]["text"].lower()
+    t1, t2 = transcripts[0]["turn_id"], transcripts[1]["turn_id"]
+    i_echo = position(events, "transcript", turn_id=t2)
+    i_cut = position(events, "turn_interrupted", turn_id=t1, by=t2)
+    i_new = position(events, "turn_started", turn_id=t2)
+    assert i_echo < i_cut < i_new
+    assert position(events, "turn_finished", turn_id=t2) > i_new
+    assert of(events, "turn_failed") == []
+    server.wait_for_disconnect(timeout_s=2.0, index=0)
+    assert len(server.requests) == 2
+    sent = server.requests[1].json()["messages"]
+    assert "dragon" in sent[-3]["content"].lower()
+    assert sent[-2]["role"] == "assistant" and sent[-2]["content"].startswith("Once upon a time 0.")
+    assert "interrupted" in sent[-2]["content"]
+    assert "france" in sent[-1]["content"].lower()
+
+
+def test_noise_burst_during_reply_does_not_interrupt(
+    speech: SpeechLibrary, server: ScriptedServer, tmp_path: Path
+) -> None:
+    question = speech.say("Count slowly to five.")
+    noise = white_noise(0.6, level_dbfs=-18.0, seed=3)
+    audio = np.concatenate([silence(0.3), question, silence(1.0), noise, silence(1.5)])
+    path = write_wav(tmp_path / "noise.wav", audio)
+    server.add(
+        sse_reply(openai_stream(["One, ", "two, ", "three, ", "four, ", "five."], delay_s=0.5))
+    )
+    code, events, stderr = run_headless(
+        "--input", str(path), "--realtime", "--no-tts",
+        "--base-url", server.base_url("openai"), "--model", "m",
+    )  # fmt: skip
+    assert code == 0, stderr
+    assert len(of(events, "transcript")) == 1
+    assert of(events, "turn_interrupted") == []
+    finished = of(events, "turn_finished")
+    assert [f["text"] for f in finished] == ["One, two, three, four, five."]
+    assert len(server.requests) == 1
+
+
+def test_typed_turn_and_usage_errors(server: ScriptedServer, tmp_path: Path) -> None:
+    server.add(sse_reply(openai_stream(["Hi ", "there."])))
+    code, events, stderr = run_headless(
+        "--say", "hello", "--no-tts", "--base-url", server.base_url("openai"), "--model", "m"
+    )
+    assert code == 0, stderr
+    assert [e["type"] for e in events if e["type"] != "status"][:2] == ["ready", "turn_started"]
+    assert of(events, "turn_finished")[0]["text"] == "Hi there."
+    code, _, stderr = run_headless("--input", str(tmp_path / "missing.wav"))
+    assert code == 2 and "no such file" in stderr
+    code, _, stderr = run_headless("--say", "x", "--provider", "anthropic")
+    assert code == 2 and "ANTHROPIC_API_KEY" in stderr and len(stderr.strip().splitlines()) == 1
