@@ -97,6 +97,8 @@ class SpeechSegmenter:
         self.off_threshold = (
             off_threshold if off_threshold is not None else max(0.01, threshold - 0.15)
         )
+        if not 0.0 < self.off_threshold <= threshold:
+            raise ValueError("off_threshold must be between 0 and threshold")
         self.hangover_s = hangover_s
         self.min_speech_s = min_speech_s
         self.preroll_s = preroll_s
@@ -148,7 +150,7 @@ class SpeechSegmenter:
     def feed(self, block: npt.NDArray[np.float32]) -> list[SegmentEvent]:
         """Process the next block of the stream (any length; 512 samples is the cheap path)."""
         if len(block) == FRAME_SAMPLES and not self._chunker.pending_samples:
-            frames = [np.asarray(block, dtype=np.float32)]
+            frames = [np.array(block, dtype=np.float32)]  # kept for pre-roll: own a copy
         else:
             frames = self._chunker.push(block)
         events: list[SegmentEvent] = []

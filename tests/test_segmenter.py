@@ -206,3 +206,19 @@ def test_a_monologue_is_cut_at_max_utterance(make: Make, speech: SpeechLibrary) 
     assert len(ended) >= 2
     assert ended[0].duration_s == pytest.approx(1.0, abs=0.04)
     assert kinds(events)[:2] == ["SpeechStarted", "SpeechEnded"]
+
+
+def test_a_reused_input_buffer_does_not_corrupt_the_audio(
+    make: Make, speech: SpeechLibrary
+) -> None:
+    comp = compose(0.6, speech.say("Ten minutes."), 0.8)
+    seg = make()
+    buffer = np.zeros(512, np.float32)  # like PortAudio's indata, refilled for every block
+    events: list[SegmentEvent] = []
+    for i in range(0, len(comp.audio) // 512 * 512, 512):
+        buffer[:] = comp.audio[i : i + 512]
+        events += seg.feed(buffer)
+    ended = [e for e in events if isinstance(e, SpeechEnded)]
+    assert len(ended) == 1
+    begin = round((ended[0].start_s - 0.3) * SAMPLE_RATE_HZ)
+    np.testing.assert_array_equal(ended[0].audio, comp.audio[begin : begin + len(ended[0].audio)])
