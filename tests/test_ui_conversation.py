@@ -8,7 +8,8 @@ from pytestqt.qtbot import QtBot
 
 from app import events as ev
 from app.history_store import HistoryStore
-from app.ui.conversation_view import ConversationView, latency_text, split_fences
+from app.ui.conversation_view import ConversationView
+from app.ui.markdown_render import latency_text, split_fences
 from app.ui.theme import colors
 from providers.events import AssistantMessage, ToolCall, ToolResultMessage, UserMessage
 from tests.support.scripted_bridge import barge_in, chunks, failed_turn, tool_turn, voice_turn

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QTextCursor
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
 from app.earcons import EarconPlayer
+from app.first_run import Offer
 from app.secrets import SecretStore
-from app.settings import Settings
+from app.settings import Settings, load_settings
+from app.ui.conversation_view import ConversationView
 from app.ui.desktop import build_desktop
 from tests.support.scripted_bridge import ScriptedBridge
 
@@ -53,4 +57,93 @@ def test_build_desktop(qtbot: QtBot, monkeypatch: pytest.MonkeyPatch) -> None:
         assert saved == [changed]
         assert desktop.earcons is not None and desktop.earcons.device == "USB Headset"
     finally:
+        desktop.close()
+
+
+def click_link(qtbot: QtBot, view: ConversationView, label: str) -> None:
+    doc = view.document()
+    found = doc.find(label)
+    probe = QTextCursor(doc)
+    while True:
+        assert not found.isNull(), f"no link {label!r}"
+        probe.setPosition(found.selectionStart() + 1)
+        if probe.charFormat().isAnchor():
+            break
+        found = doc.find(label, found.selectionEnd())
+    qtbot.mouseClick(
+        view.viewport(), Qt.MouseButton.LeftButton, pos=view.cursorRect(probe).center()
+    )
+
+
+def test_first_run_offers_can_be_used_with_one_click(qtbot: QtBot) -> None:
+    app = QApplication.instance()
+    assert isinstance(app, QApplication)
+    saved: list[Settings] = []
+    offers = [
+        Offer(
+            "ollama",
+            "Ollama at localhost:11434 (2 models)",
+            "openai",
+            "http://localhost:11434/v1",
+            ("llama3.2", "qwen2.5"),
+        ),
+        Offer(
+            "anthropic",
+            "Anthropic (key from ANTHROPIC_API_KEY)",
+            "anthropic",
+            "https://api.anthropic.com",
+            (),
+            "ANTHROPIC_API_KEY",
+        ),
+    ]
+    desktop = build_desktop(
+        app,
+        ScriptedBridge(),
+        Settings(),
+        first_run_offers=offers,
+        on_settings_saved=saved.append,
+        earcons=EarconPlayer(sounddevice=SilentSoundDevice()),
+    )
+    qtbot.addWidget(desktop.window)
+    try:
+        view = desktop.window.view
+        view.resize(900, 600)
+        text = view.toPlainText()
+        assert "💡 Found Ollama at localhost:11434 (2 models).  Use it" in text
+        assert "Found Anthropic (key from ANTHROPIC_API_KEY)." in text
+        click_link(qtbot, view, "Use it")
+        assert len(saved) == 1
+        p = saved[0].provider
+        assert (p.preset, p.kind, p.base_url, p.model) == (
+            "ollama",
+            "openai",
+            "http://localhost:11434/v1",
+            "llama3.2",
+        )
+        assert load_settings().settings.provider.base_url == "http://localhost:11434/v1"
+        assert "Now using Ollama" in desktop.window.status_label.text()
+    finally:
+        desktop.close()
+
+
+def test_first_run_with_nothing_found_says_what_to_do(qtbot: QtBot) -> None:
+    app = QApplication.instance()
+    assert isinstance(app, QApplication)
+    desktop = build_desktop(
+        app,
+        ScriptedBridge(),
+        Settings(),
+        first_run_offers=[],
+        earcons=EarconPlayer(sounddevice=SilentSoundDevice()),
+    )
+    qtbot.addWidget(desktop.window)
+    try:
+        opened: list[bool] = []
+        desktop.window.view.settings_requested.connect(lambda: opened.append(True))
+        assert "Harken needs a language model" in desktop.window.view.toPlainText()
+        click_link(qtbot, desktop.window.view, "Open Settings")
+        assert opened == [True]
+    finally:
+        if desktop.window.settings_dialog is not None:
+            desktop.window.settings_dialog.close()
         desktop.close()

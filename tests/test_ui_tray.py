@@ -28,6 +28,8 @@ def test_tooltip_and_icon_follow_the_state(
     setup: tuple[MainWindow, Tray, ScriptedBridge, list[str]],
 ) -> None:
     window, tray, bridge, _ = setup
+    assert tray.tooltip == "Harken: Loading models…"
+    bridge.emit_all([ev.Ready(stt_model="tiny.en")])
     assert tray.tooltip == "Harken: Ready"
     idle_icon = tray.icon.icon().cacheKey()
     bridge.emit_all([ev.StateChanged(state=ev.State.LISTENING)])

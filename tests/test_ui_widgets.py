@@ -106,3 +106,15 @@ def test_indicator_label_and_accessible_name(qtbot: QtBot) -> None:
     tracker.handle_event(ev.StateChanged(state=S.THINKING))
     assert indicator.label.text() == "Thinking…"
     assert indicator.accessibleName() == "Assistant state: Thinking"
+
+
+def test_tracker_says_loading_until_ready() -> None:
+    tracker = StateTracker(loading=True)
+    assert tracker.state == DisplayState.LOADING
+    tracker.handle_event(ev.TtsStopped(turn_id=1))
+    assert tracker.state == DisplayState.LOADING
+    tracker.handle_event(ev.Ready(stt_model="tiny.en"))
+    assert tracker.state == DisplayState.IDLE
+    typed_first = StateTracker(loading=True)  # a typed turn before the models are ready
+    typed_first.handle_event(ev.StateChanged(state=S.THINKING))
+    assert typed_first.state == DisplayState.THINKING

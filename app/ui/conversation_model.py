@@ -19,6 +19,11 @@ from providers.events import AssistantMessage, ToolResultMessage, UserMessage
 
 from .. import events as ev
 
+SETTINGS_LINK = "harken:settings"
+# Error kinds the user fixes in Settings: their notices link there.
+SETTINGS_KINDS = frozenset(
+    {"auth", "config", "bad_request", "not_found", "model", "microphone", "device", "settings"}
+)
 # How app.conversation stores a cut-off reply in history; stripped for display.
 _INTERRUPTED_SUFFIX = re.compile(r"\s*…?\s*\[interrupted by the user[^\]]*\]\s*$")
 
@@ -74,6 +79,7 @@ class ReplyEntry:
 class NoticeEntry:
     text: str
     kind: str = "error"  # error | info
+    link: tuple[str, str] | None = None  # (label, "harken:…" href)
 
 
 Entry = UserEntry | ReplyEntry | NoticeEntry
@@ -151,7 +157,8 @@ class ConversationModel:
                     reply.latency[name] = value
             return Change.LATENCY
         if isinstance(event, ev.ErrorEvent):
-            self.entries.append(NoticeEntry(event.message, "error"))
+            link = ("Open Settings", SETTINGS_LINK) if event.kind in SETTINGS_KINDS else None
+            self.entries.append(NoticeEntry(event.message, "error", link))
             return Change.UPDATE
         return None
 

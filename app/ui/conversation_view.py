@@ -17,52 +17,30 @@ from typing import Any
 
 from PySide6.QtCore import QEvent, Qt, QTimer, QUrl, Signal
 from PySide6.QtGui import (
-    QColor,
-    QFont,
-    QFontDatabase,
     QResizeEvent,
-    QTextBlockFormat,
-    QTextCharFormat,
     QTextCursor,
-    QTextDocument,
-    QTextDocumentFragment,
-    QTextFrameFormat,
-    QTextLength,
 )
 from PySide6.QtWidgets import QTextBrowser, QWidget
 
 from .conversation_model import (
+    SETTINGS_LINK,
     Change,
     ConversationModel,
     NoticeEntry,
     ReplyEntry,
-    ToolPart,
-    UserEntry,
-    tool_line,
 )
-from .markdown_render import latency_text, split_fences, style_document
-from .theme import Colors, colors
+from .entry_writer import EntryWriter
+from .theme import colors
 from .welcome import Welcome
 
 FRAME_MS = 33  # at most ~30 renders a second while text streams
 READING_SCALE = 1.12
 MAX_COLUMN_PX = 860  # long lines are hard to read: wider windows get side margins
-SETTINGS_LINK = "harken:settings"
-SETTINGS_KINDS = {
-    "auth",
-    "config",
-    "bad_request",
-    "not_found",
-    "model",
-    "microphone",
-    "device",
-    "settings",
-}
-_SPECIFIED_ONLY = QTextCharFormat.FontPropertiesInheritanceBehavior.FontPropertiesSpecifiedOnly
 
 
 class ConversationView(QTextBrowser):
     settings_requested = Signal()
+    link_activated = Signal(str)  # any other "harken:…" link, e.g. "harken:offer:0"
 
     def __init__(self, parent: QWidget | None = None, *, frame_ms: int = FRAME_MS) -> None:
         super().__init__(parent)
@@ -160,7 +138,7 @@ class ConversationView(QTextBrowser):
         bar = self.verticalScrollBar()
         at_bottom = bar.value() >= bar.maximum() - 8
         doc = self.document()
-        c = colors(self.palette())
+        writer = EntryWriter(self.font(), colors(self.palette()), show_latency=self._show_latency)
         cursor = QTextCursor(doc)
         cursor.beginEditBlock()
         cursor.setPosition(self._live_pos)
@@ -170,10 +148,10 @@ class ConversationView(QTextBrowser):
         starts: list[int] = []
         for entry in entries[self._live_index :]:
             starts.append(cursor.position())
-            self._insert_entry(cursor, entry, c)
+            writer.entry(cursor, entry)
         cursor.endEditBlock()
         self.render_count += 1
-        self.welcome.setVisible(not entries)
+        self._place_welcome()
         # Freeze everything before the first running turn (the last entry stays live).
         if starts:
             first_live = len(entries) - 1
@@ -187,194 +165,33 @@ class ConversationView(QTextBrowser):
         if at_bottom:
             bar.setValue(bar.maximum())
 
-    def _insert_entry(self, cursor: QTextCursor, entry: Any, c: Colors) -> None:
-        if isinstance(entry, UserEntry):
-            self._insert_user(cursor, entry, c)
-        elif isinstance(entry, ReplyEntry):
-            self._insert_reply(cursor, entry, c)
-        elif isinstance(entry, NoticeEntry):
-            self._insert_box(cursor, f"⚠ {entry.text}", c, link=True)
-
-    def _leave(self, cursor: QTextCursor, frame: Any) -> None:
-        """Step out of ``frame``; the empty paragraph Qt keeps after it is made (almost)
-        zero-height, so frames stack with only their own margins between them."""
-        cursor.setPosition(frame.lastPosition() + 1)
-        if cursor.block().length() <= 1:
-            gap = QTextBlockFormat()
-            gap.setLineHeight(1, QTextBlockFormat.LineHeightTypes.FixedHeight.value)
-            cursor.setBlockFormat(gap)
-            tiny = QTextCharFormat()
-            tiny.setFontPointSize(1)
-            cursor.setBlockCharFormat(tiny)
-
-    def _insert_user(self, cursor: QTextCursor, entry: UserEntry, c: Colors) -> None:
-        fmt = QTextFrameFormat()
-        fmt.setBackground(c.user_bg)
-        fmt.setPadding(10)
-        fmt.setLeftMargin(56)
-        fmt.setTopMargin(14)
-        fmt.setBottomMargin(4)
-        fmt.setBorder(0)
-        frame = cursor.insertFrame(fmt)
-        self._label(cursor, "You · voice" if entry.voice else "You", c.dim)
-        cursor.insertBlock(QTextBlockFormat(), self._text_format(c.text))
-        text = f"🎙 “{entry.text}”" if entry.voice else entry.text
-        cursor.insertText(text, self._text_format(c.text))
-        self._leave(cursor, frame)
-
-    def _insert_reply(self, cursor: QTextCursor, entry: ReplyEntry, c: Colors) -> None:
-        fmt = QTextFrameFormat()
-        fmt.setPadding(0)
-        fmt.setTopMargin(14)
-        fmt.setBottomMargin(6)
-        fmt.setBorder(0)
-        frame = cursor.insertFrame(fmt)
-        self._label(cursor, "Harken", c.accent)
-        if not entry.parts and entry.status == "streaming":
-            self._line(cursor, "Thinking…", c.dim, italic=True)
-        remaining = entry.kept_chars if entry.status == "interrupted" else None
-        for part in entry.parts:
-            if isinstance(part, ToolPart):
-                color = c.error_fg if part.is_error else c.tool_fg
-                self._line(cursor, tool_line(part), color, mono=True)
-                continue
-            self._markdown(cursor, part, c, dim_from=remaining)
-            if remaining is not None:
-                remaining = max(0, remaining - len(part))
-        if entry.status == "interrupted":
-            self._line(cursor, "⏹ interrupted", c.warn, bold=True)
-        if entry.status == "failed" and entry.error:
-            link = entry.error_kind in SETTINGS_KINDS
-            self._insert_box(cursor, f"⚠ {entry.error}", c, link=link)
-        if self._show_latency and entry.latency:
-            self._line(cursor, latency_text(entry.latency), c.dim, small=True)
-        self._leave(cursor, frame)
-
-    def _insert_box(self, cursor: QTextCursor, text: str, c: Colors, *, link: bool) -> None:
-        fmt = QTextFrameFormat()
-        fmt.setBackground(c.error_bg)
-        fmt.setPadding(8)
-        fmt.setTopMargin(6)
-        fmt.setBorder(0)
-        frame = cursor.insertFrame(fmt)
-        cursor.setCharFormat(self._text_format(c.error_fg))
-        cursor.insertText(text, self._text_format(c.error_fg))
-        if link:
-            cursor.insertText("  ", self._text_format(c.error_fg))
-            anchor = self._text_format(c.accent)
-            anchor.setAnchor(True)
-            anchor.setAnchorHref(SETTINGS_LINK)
-            anchor.setFontUnderline(True)
-            cursor.insertText("Open Settings", anchor)
-        self._leave(cursor, frame)
-
-    def _label(self, cursor: QTextCursor, text: str, color: QColor) -> None:
-        fmt = self._text_format(color)
-        fmt.setFontWeight(QFont.Weight.DemiBold)
-        fmt.setFontPointSize(max(7.0, self.font().pointSizeF() * 0.85))
-        cursor.setBlockFormat(QTextBlockFormat())
-        cursor.insertText(text, fmt)
-
-    def _line(
-        self,
-        cursor: QTextCursor,
-        text: str,
-        color: QColor,
-        *,
-        mono: bool = False,
-        bold: bool = False,
-        italic: bool = False,
-        small: bool = False,
+    def add_notice(
+        self, text: str, *, info: bool = True, link: tuple[str, str] | None = None
     ) -> None:
-        block = QTextBlockFormat()
-        block.setTopMargin(4)
-        fmt = self._text_format(color)
-        if mono:
-            fmt.setFont(
-                self._mono_font(),
-                QTextCharFormat.FontPropertiesInheritanceBehavior.FontPropertiesSpecifiedOnly,
-            )
-        if bold:
-            fmt.setFontWeight(QFont.Weight.DemiBold)
-        fmt.setFontItalic(italic)
-        if small or mono:
-            fmt.setFontPointSize(max(7.0, self.font().pointSizeF() * 0.9))
-        cursor.insertBlock(block, fmt)
-        cursor.insertText(text, fmt)
-
-    def _markdown(
-        self, cursor: QTextCursor, text: str, c: Colors, *, dim_from: int | None = None
-    ) -> None:
-        """Insert Markdown; with ``dim_from``, the text from that source offset on is dimmed
-        (the part of an interrupted reply the user never got)."""
-        for kind, lang, body, start in split_fences(text):
-            cut = None if dim_from is None else min(max(dim_from - start, 0), len(body))
-            if kind == "code":
-                self._code(cursor, lang, body, c, dim_from=cut)
-            elif body.strip():
-                scratch = self._render_markdown(body)
-                if cut is not None and cut < len(body):
-                    kept = self._render_markdown(body[:cut]).toPlainText().rstrip()
-                    kept_len = len(kept) if scratch.toPlainText().startswith(kept) else 0
-                    style_document(scratch, c, dim_from=kept_len)
-                else:
-                    style_document(scratch, c, dim_from=None)
-                cursor.insertBlock(QTextBlockFormat(), self._text_format(c.text))
-                cursor.insertFragment(QTextDocumentFragment(scratch))
-
-    def _render_markdown(self, text: str) -> QTextDocument:
-        scratch = QTextDocument()
-        scratch.setDefaultFont(self.font())
-        scratch.setMarkdown(text, QTextDocument.MarkdownFeature.MarkdownDialectGitHub)
-        return scratch
-
-    def _code(
-        self, cursor: QTextCursor, lang: str, code: str, c: Colors, *, dim_from: int | None
-    ) -> None:
-        fmt = QTextFrameFormat()
-        fmt.setBackground(c.code_bg)
-        fmt.setPadding(8)
-        fmt.setTopMargin(6)
-        fmt.setBottomMargin(6)
-        fmt.setBorder(0)
-        fmt.setWidth(QTextLength(QTextLength.Type.PercentageLength, 100))
-        frame = cursor.insertFrame(fmt)
-        if lang:
-            label = self._text_format(c.dim)
-            label.setFontPointSize(max(7.0, self.font().pointSizeF() * 0.8))
-            cursor.insertText(lang, label)
-            cursor.insertBlock(QTextBlockFormat())
-        block = QTextBlockFormat()
-        block.setNonBreakableLines(True)
-        cursor.setBlockFormat(block)
-        code = code.rstrip("\n")
-        cut = len(code) if dim_from is None else min(dim_from, len(code))
-        for piece, color in ((code[:cut], c.text), (code[cut:], c.dim)):
-            if piece:
-                mono = self._text_format(color)
-                mono.setFont(self._mono_font(), _SPECIFIED_ONLY)
-                cursor.insertText(piece, mono)
-        self._leave(cursor, frame)
-
-    def _text_format(self, color: QColor) -> QTextCharFormat:
-        fmt = QTextCharFormat()
-        fmt.setForeground(color)
-        return fmt
-
-    def _mono_font(self) -> QFont:
-        font = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
-        font.setStyleHint(QFont.StyleHint.Monospace)
-        font.setFixedPitch(True)
-        font.setPointSizeF(max(7.0, self.font().pointSizeF() * 0.95))
-        return font
+        """Show a notice that is not a controller event (first-run offers, start-up messages)."""
+        self.model.entries.append(NoticeEntry(text, "info" if info else "error", link))
+        self.flush()
 
     def _on_link(self, url: QUrl) -> None:
-        if url.toString() == SETTINGS_LINK:
+        href = url.toString()
+        if href == SETTINGS_LINK:
             self.settings_requested.emit()
+        elif href.startswith("harken:"):
+            self.link_activated.emit(href)
+
+    def _place_welcome(self) -> None:
+        """Show how to start until the first turn, below any notices (first-run offers)."""
+        started = any(not isinstance(e, NoticeEntry) for e in self.model.entries)
+        top = int(self.document().size().height()) if self.model.entries else 0
+        area = self.viewport().rect().adjusted(0, top, 0, 0)
+        self.welcome.setGeometry(area)
+        self.welcome.setVisible(
+            not started and area.height() >= self.welcome.minimumSizeHint().height()
+        )
 
     def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)
-        self.welcome.setGeometry(self.viewport().rect())
+        self._place_welcome()
         side = max(0, (self.viewport().width() - MAX_COLUMN_PX) // 2)
         root = self.document().rootFrame()
         fmt = root.frameFormat()

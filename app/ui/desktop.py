@@ -11,7 +11,7 @@ in step when the settings change.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -86,12 +86,15 @@ def build_desktop(
     history: Any = None,
     secrets: Any = None,
     startup_messages: Iterable[str] = (),
+    first_run_offers: Sequence[Any] | None = None,
     on_settings_saved: Callable[[Settings], None] | None = None,
     on_quit: Callable[[], None] | None = None,
     earcons: EarconPlayer | None = None,
 ) -> Desktop:
     """Create and show the window. ``on_settings_saved`` is called after the file is written
-    (reconfigure the provider/audio there); ``on_quit`` should cancel the turn, save and quit."""
+    (reconfigure the provider/audio there); ``on_quit`` should cancel the turn, save and quit.
+    ``first_run_offers`` (from ``app.first_run.detect``, on a first start) are shown with a
+    "Use it" link each; an empty list says how to set a provider up."""
     apply_theme(app, settings.ui.theme)
     app.setWindowIcon(app_icon())
     app.setApplicationDisplayName("Harken")
@@ -117,5 +120,7 @@ def build_desktop(
         messages.append(secrets.message)
     for message in messages:
         window.handle_event(ev.ErrorEvent(kind="settings", message=message))
+    if first_run_offers is not None:
+        window.show_offers(first_run_offers)
     window.show()
     return desktop

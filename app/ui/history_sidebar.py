@@ -78,7 +78,7 @@ class HistorySidebar(QWidget):
         self.list.customContextMenuRequested.connect(self._menu)
         self.empty = QLabel("No conversations yet.", self)
         self.empty.setObjectName("sidebarEmpty")
-        self.empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.empty.setAlignment(Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop)
         self.empty.setWordWrap(True)
 
         top = QHBoxLayout()
@@ -90,7 +90,7 @@ class HistorySidebar(QWidget):
         layout.addLayout(top)
         layout.addWidget(self.search)
         layout.addWidget(self.list, 1)
-        layout.addWidget(self.empty)
+        layout.addWidget(self.empty, 1)
         self.setMinimumWidth(200)
         self.refresh()
 
@@ -119,6 +119,7 @@ class HistorySidebar(QWidget):
         self._filling = False
         self.empty.setText("No matches." if query.strip() else "No conversations yet.")
         self.empty.setVisible(not rows)
+        self.list.setVisible(bool(rows))
         self._select(self._current)
 
     def delete_selected(self) -> None:

@@ -15,6 +15,7 @@ from PySide6.QtSvg import QSvgRenderer
 from ..paths import resource_path
 
 STATE_ICONS = {
+    "loading": "state-idle",
     "idle": "state-idle",
     "listening": "state-listening",
     "transcribing": "state-thinking",

@@ -9,7 +9,8 @@ button works as push-to-talk; Esc stops whatever is running.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import copy
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from PySide6.QtCore import QEvent, Qt, QTimer
@@ -26,7 +27,8 @@ from PySide6.QtWidgets import (
 )
 
 from .. import events as ev
-from ..settings import Settings, save_settings
+from ..settings import ProviderSettings, Settings, preset, save_settings
+from .conversation_model import SETTINGS_LINK
 from .conversation_view import ConversationView
 from .history_sidebar import HistorySidebar
 from .icons import app_icon, icon
@@ -68,12 +70,13 @@ class MainWindow(QMainWindow):
         self.tray: Any = None  # set by app.ui.tray.Tray
         self.models_ready = False
         self.settings_dialog: Any = None
+        self._offers: list[Any] = []
         self._quitting = False
         self.setWindowTitle("Harken")
         self.setWindowIcon(app_icon())
         self.resize(1100, 760)
 
-        self.tracker = StateTracker(self)
+        self.tracker = StateTracker(self, loading=True)
         self._build()
         self.menus = build_menus(self)
         self.stop_action = self.menus.stop
@@ -91,6 +94,7 @@ class MainWindow(QMainWindow):
     def _build(self) -> None:
         self.view = ConversationView(self)
         self.view.settings_requested.connect(self.open_settings)
+        self.view.link_activated.connect(self._link)
         self.indicator = StateIndicator(self.tracker, self)
         self.meter = LevelMeter(self)
         self.meter.setFixedHeight(8)
@@ -215,7 +219,7 @@ class MainWindow(QMainWindow):
     _status_serial = 0
 
     def _state_changed(self, state: DisplayState) -> None:
-        busy = state not in (DisplayState.IDLE, DisplayState.LISTENING)
+        busy = state not in (DisplayState.LOADING, DisplayState.IDLE, DisplayState.LISTENING)
         self.stop_button.setEnabled(busy)
         self.stop_action.setEnabled(True)
         if self.earcons is not None:
@@ -317,6 +321,32 @@ class MainWindow(QMainWindow):
             save_settings(self.settings)
         except OSError as exc:
             self.show_status(f"⚠ Could not save settings: {exc}", timeout_ms=0)
+
+    def show_offers(self, offers: Sequence[Any]) -> None:
+        """First run: offer what ``app.first_run.detect`` found, each with a "Use it" link."""
+        self._offers = list(offers)
+        if not self._offers:
+            self.view.add_notice(
+                "Harken needs a language model to answer. Choose a provider and enter its "
+                "key in Settings, or start Ollama or LM Studio on this computer.",
+                link=("Open Settings", SETTINGS_LINK),
+            )
+        for i, offer in enumerate(self._offers):
+            self.view.add_notice(f"Found {offer.label}.", link=("Use it", f"harken:offer:{i}"))
+
+    def use_offer(self, index: int) -> None:
+        offer = self._offers[index]
+        settings = copy.deepcopy(self.settings)
+        model = offer.models[0] if offer.models else preset(offer.preset).default_model
+        settings.provider = ProviderSettings(
+            preset=offer.preset, kind=offer.kind, base_url=offer.base_url, model=model
+        )
+        self.settings_saved(settings)
+        self.show_status(f"Now using {offer.label}.", timeout_ms=6000)
+
+    def _link(self, href: str) -> None:
+        if href.startswith("harken:offer:"):
+            self.use_offer(int(href.rsplit(":", 1)[1]))
 
     def show_about(self) -> None:
         from .about import about_box

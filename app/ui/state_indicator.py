@@ -20,6 +20,7 @@ from .theme import colors
 
 
 class DisplayState(StrEnum):
+    LOADING = "loading"
     IDLE = "idle"
     LISTENING = "listening"
     TRANSCRIBING = "transcribing"
@@ -29,6 +30,7 @@ class DisplayState(StrEnum):
 
 
 LABELS = {
+    DisplayState.LOADING: "Loading models…",
     DisplayState.IDLE: "Ready",
     DisplayState.LISTENING: "Listening…",
     DisplayState.TRANSCRIBING: "Transcribing…",
@@ -41,18 +43,23 @@ LABELS = {
 class StateTracker(QObject):
     changed = Signal(object)  # DisplayState
 
-    def __init__(self, parent: QObject | None = None) -> None:
+    def __init__(self, parent: QObject | None = None, *, loading: bool = False) -> None:
+        """``loading``: start as "Loading models…" until ``Ready`` (or any state change)."""
         super().__init__(parent)
         self._base = ev.State.IDLE
         self._speaking: set[int] = set()
-        self._state = DisplayState.IDLE
+        self._loading = loading
+        self._state = DisplayState.LOADING if loading else DisplayState.IDLE
 
     @property
     def state(self) -> DisplayState:
         return self._state
 
     def handle_event(self, event: object) -> None:
-        if isinstance(event, ev.StateChanged):
+        if isinstance(event, ev.Ready):
+            self._loading = False
+        elif isinstance(event, ev.StateChanged):
+            self._loading = False
             self._base = event.state
         elif isinstance(event, ev.TtsStarted):
             self._speaking.add(event.turn_id)
@@ -68,7 +75,9 @@ class StateTracker(QObject):
 
     def _update(self) -> None:
         base = self._base
-        if base in (ev.State.LISTENING, ev.State.TRANSCRIBING):
+        if self._loading:
+            state = DisplayState.LOADING
+        elif base in (ev.State.LISTENING, ev.State.TRANSCRIBING):
             state = DisplayState(base.value)
         elif self._speaking:
             state = DisplayState.SPEAKING
@@ -82,6 +91,7 @@ class StateTracker(QObject):
 def state_color(state: DisplayState, dark: bool) -> QColor:
     return QColor(
         {
+            DisplayState.LOADING: "#8a8a96",
             DisplayState.IDLE: "#8a8a96",
             DisplayState.LISTENING: "#ff5f57" if dark else "#e5484d",
             DisplayState.TRANSCRIBING: "#f5b342" if dark else "#d97706",
