@@ -1,0 +1,374 @@
+"""Cut a streamed Markdown reply into speakable sentences as soon as each is complete.
+
+Replies arrive in deltas split anywhere: mid-word, mid-number ("3." + "14"),
+mid-abbreviation ("e." + "g."), mid-URL, mid-code-fence. Speaking can start
+only at a sentence boundary, and what is spoken must not be Markdown syntax,
+code or URLs read out letter by letter. The chunker finds boundaries in the raw
+text (waiting for the one character that disambiguates them), then turns each
+complete unit into plain speech with ``speakable``. Every sentence carries the
+offset in the raw reply where it ends, so the caller can tell which part of the
+shown text the user has heard.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+_TERMINATORS = ".!?…"
+_CLOSERS = "\"'”’)]*_"
+_CLAUSE_MARKS = ",;:—"
+_ABBREVIATIONS = frozenset(
+    {"e.g", "i.e", "cf", "vs", "mr", "mrs", "ms", "dr", "prof", "st", "sr", "jr", "approx", "fig"}
+)
+# The first sentence of a reply longer than this is cut at its first clause
+# boundary, so speech starts sooner (Piper needs ~2.5 ms per character).
+FIRST_SPLIT_CHARS = 90
+_FIRST_CLAUSE_MIN_CHARS = 20
+_FIRST_REST_MIN_CHARS = 20
+# A unit with no boundary at all is cut at a space once it is this long.
+MAX_UNIT_CHARS = 300
+
+_FENCE_OPEN = re.compile(r"[ ]{0,3}(`{3,}|~{3,})[^\n]*\n")
+_FENCE_PREFIX = re.compile(r"[ ]{0,3}(`{1,2}|~{1,2})")
+_RULE_LINE = re.compile(r"[ \t]*(?:[-*_=][ \t]*){3,}\n|[ \t]*\|?[ \t]*:?-{3,}[-:| \t]*\n")
+_LINE_MARKER = re.compile(r"[ \t]*(?:#{1,6}[ \t]+|>[ \t]?|[-*+•][ \t]+|(\d{1,3}[.)])[ \t]+)")
+_URL_START = ("http://", "https://", "www.")
+
+
+@dataclass(frozen=True)
+class Sentence:
+    """Speakable text, and the offset in the raw reply just past what it was made from."""
+
+    text: str
+    source_end: int
+
+
+class SentenceChunker:
+    """Incremental sentence splitter and Markdown-to-speech cleaner for one reply at a time."""
+
+    def __init__(self) -> None:
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget everything: ready for a new reply."""
+        self._pending = ""
+        self._base = 0  # raw offset of self._pending[0]
+        self._line_start = True
+        self._fence: str | None = None
+        self._prefix = ""  # a numbered-list marker waiting for its item's text
+        self._emitted_any = False
+        self._code_noted = False
+
+    def feed(self, delta: str) -> list[str]:
+        """Add streamed text; return the sentences completed by it (maybe none)."""
+        return [sentence.text for sentence in self.feed_sentences(delta)]
+
+    def flush(self) -> list[str]:
+        """The reply ended: return what is left, then reset."""
+        return [sentence.text for sentence in self.flush_sentences()]
+
+    def feed_sentences(self, delta: str) -> list[Sentence]:
+        self._pending += delta
+        return self._drain(final=False)
+
+    def flush_sentences(self) -> list[Sentence]:
+        sentences = self._drain(final=True)
+        self.reset()
+        return sentences
+
+    # -- scanning --------------------------------------------------------------------------
+
+    def _consume(self, count: int) -> None:
+        self._pending = self._pending[count:]
+        self._base += count
+
+    def _drain(self, *, final: bool) -> list[Sentence]:
+        out: list[Sentence] = []
+        while True:
+            if self._fence is not None:
+                if not self._skip_fenced_code(final):
+                    return out
+                continue
+            self._skip_whitespace()
+            if not self._pending:
+                return out
+            if self._line_start:
+                handled = self._line_start_markup(out, final)
+                if handled is None:
+                    return out  # wait: the line's start is still ambiguous
+                if handled:
+                    continue
+            end = self._find_end(final)
+            if end is None:
+                return out
+            raw = self._prefix + self._pending[:end]
+            self._prefix = ""
+            self._consume(end)
+            text = speakable(raw)
+            if text:
+                out.append(Sentence(text, self._base))
+                self._emitted_any = True
+
+    def _skip_whitespace(self) -> None:
+        index = 0
+        for char in self._pending:
+            if not char.isspace():
+                break
+            if char == "\n":
+                self._line_start = True
+                self._prefix = ""
+            index += 1
+        self._consume(index)
+
+    def _line_start_markup(self, out: list[Sentence], final: bool) -> bool | None:
+        """Handle fences, rules and list/heading markers. True: something consumed;
+        False: ordinary text follows; None: need more text to tell."""
+        pending = self._pending
+        fence = _FENCE_OPEN.match(pending)
+        if fence:
+            self._fence = fence.group(1)[0] * 3
+            self._consume(fence.end())
+            if not self._code_noted:
+                self._code_noted = True
+                out.append(Sentence(CODE_NOTE, self._base))
+                self._emitted_any = True
+            return True
+        if "\n" not in pending and not final:
+            stripped = pending.lstrip(" ")
+            if _FENCE_PREFIX.fullmatch(stripped) or stripped.startswith(("```", "~~~")):
+                return None
+            if not any(char.isspace() for char in stripped):
+                return None  # "#", "-", "12." … may still become a marker
+        rule = _RULE_LINE.match(pending)
+        if rule:
+            self._consume(rule.end())
+            return True
+        self._line_start = False
+        marker = _LINE_MARKER.match(pending)
+        if marker:
+            self._prefix = f"{marker.group(1)} " if marker.group(1) else ""
+            self._consume(marker.end())
+            return True
+        return False
+
+    def _skip_fenced_code(self, final: bool) -> bool:
+        """Drop code up to and including the closing fence line; False if not there yet."""
+        assert self._fence is not None
+        index = 0
+        while True:
+            newline = self._pending.find("\n", index)
+            if newline == -1:
+                self._consume(index)  # whole lines of code are gone for good
+                if final:
+                    self._consume(len(self._pending))
+                    self._fence = None
+                return final
+            line = self._pending[index:newline].strip()
+            index = newline + 1
+            if line.startswith(self._fence) and not line.strip(self._fence[0]):
+                self._consume(index)
+                self._fence = None
+                self._line_start = True
+                return True
+
+    def _find_end(self, final: bool) -> int | None:
+        """End of the next speakable unit in ``self._pending`` (exclusive), or None to wait."""
+        text = self._pending
+        size = len(text)
+        clause_end: int | None = None
+        index = 0
+        while index < size:
+            char = text[index]
+            if char == "\n":
+                return index
+            if char == "`":
+                skip = _skip_code_span(text, index, final)
+                if skip is None:
+                    return None
+                index = skip
+                continue
+            if char == "]" and text.startswith("(", index + 1):
+                close = text.find(")", index + 2)
+                if close == -1 and "\n" not in text[index:] and not final:
+                    return None
+                index = index + 2 if close == -1 else close + 1
+                continue
+            if text.startswith(_URL_START, index) and (index == 0 or text[index - 1] in " (<\t"):
+                stop = _url_end(text, index)
+                if stop == size and not final:
+                    return None
+                index = stop
+                continue
+            if char in _TERMINATORS:
+                verdict = self._sentence_end(text, index, final)
+                if verdict is None:
+                    return None
+                if verdict > 0:
+                    if self._should_split_first(clause_end, verdict):
+                        assert clause_end is not None
+                        return clause_end
+                    return verdict
+                index += 1
+                continue
+            if (
+                clause_end is None
+                and index >= _FIRST_CLAUSE_MIN_CHARS
+                and (char in _CLAUSE_MARKS or (char == "-" and text[index - 1] == " "))
+                and index + 1 < size
+                and text[index + 1] == " "
+            ):
+                clause_end = index + 1
+            index += 1
+        if final:
+            return size
+        if self._should_split_first(clause_end, size) and clause_end is not None:
+            return clause_end
+        if size >= MAX_UNIT_CHARS:
+            cut = clause_end or text.rfind(" ", 0, MAX_UNIT_CHARS)
+            return cut if cut and cut > 0 else size
+        return None
+
+    def _should_split_first(self, clause_end: int | None, unit_end: int) -> bool:
+        return (
+            not self._emitted_any
+            and clause_end is not None
+            and unit_end >= FIRST_SPLIT_CHARS
+            and unit_end - clause_end >= _FIRST_REST_MIN_CHARS
+        )
+
+    @staticmethod
+    def _sentence_end(text: str, index: int, final: bool) -> int | None:
+        """At a terminator: the unit's end if it ends a sentence, 0 if not, None to wait."""
+        size = len(text)
+        run_end = index + 1
+        while run_end < size and text[run_end] in _TERMINATORS:
+            run_end += 1
+        end = run_end
+        while end < size and text[end] in _CLOSERS:
+            end += 1
+        if end == size:
+            return end if final else None
+        if not text[end].isspace():
+            return 0  # 3.14, e.g., file.txt, "Hi!" she said
+        if text[index] != "." or run_end - index > 1 or text[end] == "\n":
+            return end
+        if _word_before(text, index).lower() in _ABBREVIATIONS:
+            return 0
+        following = end
+        while following < size and text[following] in " \t":
+            following += 1
+        if following == size:
+            return end if final else None
+        if text[following].islower():
+            return 0  # "etc. and", "a.m. tomorrow": the sentence goes on
+        return end
+
+
+def _word_before(text: str, index: int) -> str:
+    start = index
+    while start > 0 and not text[start - 1].isspace() and text[start - 1] not in "(\"'“":
+        start -= 1
+    return text[start:index]
+
+
+def _skip_code_span(text: str, index: int, final: bool) -> int | None:
+    """Index after an inline code span starting at ``index``; None if it may still close."""
+    run = 1
+    while index + run < len(text) and text[index + run] == "`":
+        run += 1
+    close = text.find("`" * run, index + run)
+    newline = text.find("\n", index)
+    if close != -1 and (newline == -1 or close < newline):
+        return close + run
+    if newline == -1 and not final:
+        return None
+    return index + run  # never closed on this line: a literal backtick
+
+
+def _url_end(text: str, index: int) -> int:
+    """End of a bare URL, leaving a trailing sentence terminator outside it."""
+    stop = index
+    while stop < len(text) and not text[stop].isspace() and text[stop] not in "<>":
+        stop += 1
+    while stop > index and text[stop - 1] in _TERMINATORS + ",;:)":
+        if stop == len(text):
+            break  # the URL may go on in the next delta
+        stop -= 1
+    return stop
+
+
+# -- Markdown to speech --------------------------------------------------------------------
+
+CODE_NOTE = "See the code on screen."
+
+_IMAGE = re.compile(r"!\[([^\]]*)\]\([^)]*\)")
+_LINK = re.compile(r"\[([^\]]+)\]\([^)]*\)")
+_AUTOLINK = re.compile(r"<((?:https?://|mailto:)[^>\s]*)>")
+_BARE_URL = re.compile(r"(?:https?://|www\.)[^\s<>()\[\]]*[^\s<>()\[\].,;:!?]")
+_CODE_SPAN = re.compile(r"(`+)(.+?)\1")
+_TABLE_EDGES = re.compile(r"^\s*\||\|\s*$")
+_HTML_TAG = re.compile(r"</?[A-Za-z][^>]*>")
+_STRONG = re.compile(r"(\*\*|__)(?=\S)(.+?)(?<=\S)\1")
+_EMPHASIS_STAR = re.compile(r"(?<![\w*])\*(?=\S)(.+?)(?<=\S)\*(?![\w*])")
+_EMPHASIS_UNDERSCORE = re.compile(r"(?<!\w)_(?=\S)(.+?)(?<=\S)_(?!\w)")
+_STRIKE = re.compile(r"~~(.+?)~~")
+_THOUSANDS = re.compile(r"(?<=\d),(?=\d{3}(?!\d))")
+_CURRENCY = re.compile(r"([$€£])\s?(\d+(?:\.\d+)?)(\s?(?:[kKmMbB]n?|thousand|million|billion)\b)?")
+_PERCENT = re.compile(r"(\d)\s?%")
+_CURRENCY_NAMES = {"$": "dollars", "€": "euros", "£": "pounds"}
+_SCALE_WORDS = {"k": "thousand", "m": "million", "b": "billion", "bn": "billion"}
+_EMOJI_RANGES = ((0x1F000, 0x1FAFF), (0x2600, 0x27BF), (0x2B00, 0x2BFF), (0xFE00, 0xFE0F))
+
+
+def speakable(raw: str) -> str:
+    """Plain text to speak for one complete unit of Markdown ("" if nothing to say)."""
+    text = _IMAGE.sub(r"\1", raw)
+    text = _LINK.sub(r"\1", text)
+    text = _AUTOLINK.sub(lambda match: _host(match.group(1)), text)
+    text = _BARE_URL.sub(lambda match: _host(match.group(0)), text)
+    text = _CODE_SPAN.sub(r"\2", text)
+    text = _HTML_TAG.sub(" ", text)
+    text = _STRONG.sub(r"\2", text)
+    text = _EMPHASIS_STAR.sub(r"\1", text)
+    text = _EMPHASIS_UNDERSCORE.sub(r"\1", text)
+    text = _STRIKE.sub(r"\1", text)
+    text = _TABLE_EDGES.sub("", text)
+    text = text.replace("*", "").replace("|", ", ").replace("&", " and ")
+    text = _THOUSANDS.sub("", text)
+    text = _CURRENCY.sub(_say_money, text)
+    text = _PERCENT.sub(r"\1 percent", text)
+    text = text.replace("°", " degrees ")
+    text = "".join(char for char in text if not _is_emoji(char))
+    text = " ".join(text.split())
+    text = re.sub(r"\s+([,.!?;:])", r"\1", text)
+    text = re.sub(r"^[,;:\s]+|(?<=[,;:])[,;:]+", "", text)
+    return text if re.search(r"[^\W_]", text) else ""
+
+
+def _host(url: str) -> str:
+    """Say a URL as its site name: "https://www.example.com/a?b" → "example.com"."""
+    if url.startswith("mailto:"):
+        return url[len("mailto:") :]
+    parts = urlsplit(url if "://" in url else f"http://{url}")
+    host = parts.hostname or ""
+    return host.removeprefix("www.")
+
+
+def _say_money(match: re.Match[str]) -> str:
+    amount = match.group(2)
+    scale = (match.group(3) or "").strip()
+    scale = _SCALE_WORDS.get(scale.lower(), scale.lower())
+    name = _CURRENCY_NAMES[match.group(1)]
+    if amount == "1" and not scale:
+        name = name[:-1]
+    return " ".join(part for part in (amount, scale, name) if part)
+
+
+def _is_emoji(char: str) -> bool:
+    code = ord(char)
+    if code in (0x200D, 0x20E3) or any(low <= code <= high for low, high in _EMOJI_RANGES):
+        return True
+    return unicodedata.category(char) == "So"

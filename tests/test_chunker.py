@@ -1,0 +1,190 @@
+"""SentenceChunker: streamed Markdown replies → speakable sentences, as soon as each is complete."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from audio.sentence_chunker import (
+    CODE_NOTE,
+    FIRST_SPLIT_CHARS,
+    MAX_UNIT_CHARS,
+    Sentence,
+    SentenceChunker,
+    speakable,
+)
+
+
+def stream(text: str, sizes: list[int] | None = None, seed: int = 0) -> list[Sentence]:
+    """Feed ``text`` in pieces (random 1–7 chars unless ``sizes``), then flush."""
+    chunker = SentenceChunker()
+    rng = random.Random(seed)
+    out: list[Sentence] = []
+    index = 0
+    step = 0
+    while index < len(text):
+        size = sizes[step % len(sizes)] if sizes else rng.randint(1, 7)
+        out += chunker.feed_sentences(text[index : index + size])
+        index += size
+        step += 1
+    return out + chunker.flush_sentences()
+
+
+def texts(sentences: list[Sentence]) -> list[str]:
+    return [sentence.text for sentence in sentences]
+
+
+REPLIES = [
+    "Sure! Pi is about 3.14159, e.g. when you round it. Dr. Smith agrees. It costs $1,000.",
+    "Here's how:\n\n```python\nprint('hi. there')\nx = 1.5\n```\n\nThat prints a greeting. Done.",
+    "## Steps\n1. Preheat the oven.\n2. Mix **flour** and _sugar_.\n- See [the docs](https://ex.com/a.b).",
+    "Great question 🎉! It's `x.y()` in Python... Really? Yes.",
+    "I like it etc. and more. The meeting is at 9 a.m. tomorrow. OK.",
+    "Visit https://www.python.org/downloads. Then install it.",
+]
+
+
+@pytest.mark.parametrize("reply", REPLIES)
+def test_any_split_of_the_stream_gives_the_same_sentences(reply: str) -> None:
+    whole = texts(stream(reply, sizes=[len(reply)]))
+    assert whole, reply
+    assert texts(stream(reply, sizes=[1])) == whole
+    for seed in range(5):
+        assert texts(stream(reply, seed=seed)) == whole
+
+
+def test_a_sentence_is_emitted_as_soon_as_the_next_word_starts() -> None:
+    chunker = SentenceChunker()
+    assert chunker.feed("Hello there") == []
+    assert chunker.feed(".") == []  # could still be "there.com" or "there..."
+    assert chunker.feed(" How") == ["Hello there."]
+    assert chunker.feed(" are you?") == []
+    assert chunker.feed(" I") == ["How are you?"]
+    assert chunker.flush() == ["I"]
+
+
+def test_numbers_split_mid_stream_are_not_sentence_ends() -> None:
+    chunker = SentenceChunker()
+    assert chunker.feed("Pi is 3.") == []
+    assert chunker.feed("14 roughly. Next") == ["Pi is 3.14 roughly."]
+    assert chunker.flush() == ["Next"]
+
+
+def test_abbreviations_and_lower_case_continuations_do_not_end_sentences() -> None:
+    chunker = SentenceChunker()
+    out = chunker.feed("Use a tool, e.")
+    out += chunker.feed("g. a hammer. Ask Dr. Who. It ends at 5 p.m. today. Then")
+    assert out == ["Use a tool, e.g. a hammer.", "Ask Dr. Who.", "It ends at 5 p.m. today."]
+
+
+def test_code_blocks_are_not_spoken_and_noted_once() -> None:
+    reply = (
+        "Try this:\n```bash\necho 'Hi. There.'\n```\nOr this:\n~~~\nls -la\n~~~\n"
+        "Both work. Another:\n```\nunclosed(). code."
+    )
+    out = texts(stream(reply))
+    assert out == ["Try this:", CODE_NOTE, "Or this:", "Both work.", "Another:"]
+    assert all("echo" not in text and "ls" not in text for text in out)
+
+
+def test_markdown_is_stripped() -> None:
+    reply = (
+        "# Title\n"
+        "Some **bold**, *italic*, __strong__, _em_ and ~~gone~~ text.\n"
+        "- A bullet with `code` in it.\n"
+        "* Another with [a link](https://example.com/x.y) here.\n"
+        "> A quote.\n"
+        "---\n"
+        "| a | b |\n|---|---|\n"
+        "3) Third item.\n"
+        "![diagram](img.png)\n"
+    )
+    assert texts(stream(reply)) == [
+        "Title",
+        "Some bold, italic, strong, em and gone text.",
+        "A bullet with code in it.",
+        "Another with a link here.",
+        "A quote.",
+        "a, b",
+        "3) Third item.",
+        "diagram",
+    ]
+
+
+def test_urls_become_site_names() -> None:
+    assert speakable("See https://www.python.org/downloads/release?x=1 now.") == (
+        "See python.org now."
+    )
+    assert speakable("Mail <mailto:me@example.com> or <https://a.example.org/x>.") == (
+        "Mail me@example.com or a.example.org."
+    )
+
+
+@pytest.mark.parametrize(
+    ("raw", "spoken"),
+    [
+        ("It is 3.5 metres.", "It is 3.5 metres."),
+        ("About 1,000,000 people.", "About 1000000 people."),
+        ("Growth of 15% and 2.5 %.", "Growth of 15 percent and 2.5 percent."),
+        ("It costs $5.", "It costs 5 dollars."),
+        ("Only $1.", "Only 1 dollar."),
+        ("That is £2.50 or €3,000.", "That is 2.50 pounds or 3000 euros."),
+        ("Raised $4M today.", "Raised 4 million dollars today."),
+        ("Cats & dogs at 20°C.", "Cats and dogs at 20 degrees C."),
+        ("Done ✅ 🎉🎉 nice 👍🏽!", "Done nice!"),
+        ("🎉", ""),
+        ("---", ""),
+    ],
+)
+def test_speakable_text(raw: str, spoken: str) -> None:
+    assert speakable(raw) == spoken
+
+
+def test_a_long_first_sentence_is_cut_at_a_clause_to_start_speaking_sooner() -> None:
+    first = (
+        "The capital of France is Paris, which is also its largest city by far "
+        "and a major centre of culture, art and science."
+    )
+    assert len(first) > FIRST_SPLIT_CHARS
+    second = "Its population is about two million people, more or less, as of this year."
+    out = texts(stream(f"{first} {second} End."))
+    assert out[0] == "The capital of France is Paris,"
+    assert out[1].startswith("which is also") and out[1].endswith("science.")
+    assert out[2] == second  # only the first sentence is cut
+
+
+def test_the_first_clause_goes_out_before_the_sentence_ends() -> None:
+    chunker = SentenceChunker()
+    text = "Well, the answer depends on several things, mainly the size of the input and how"
+    out = chunker.feed(text)
+    assert out == []  # not long enough yet to be worth cutting
+    out = chunker.feed(" fast the machine is when it runs")
+    assert out == ["Well, the answer depends on several things,"]
+
+
+def test_text_without_any_boundary_is_cut_at_a_space_once_very_long() -> None:
+    chunker = SentenceChunker()
+    chunker.feed("Done. ")  # the first sentence is out; no first-clause rule any more
+    words = "Now " + " ".join(["word"] * 100)
+    out = chunker.feed(words)
+    assert len(out) == 2 and out[0] == "Done."
+    assert out[1].startswith("Now word word") and len(out[1]) <= MAX_UNIT_CHARS
+
+
+def test_source_offsets_point_past_each_sentence_in_the_raw_reply() -> None:
+    reply = "**Yes.** It is *3.5* km.\n\n```\ncode\n```\nBye now."
+    sentences = stream(reply)
+    assert texts(sentences) == ["Yes.", "It is 3.5 km.", CODE_NOTE, "Bye now."]
+    assert reply[: sentences[0].source_end] == "**Yes.**"
+    assert reply[: sentences[1].source_end] == "**Yes.** It is *3.5* km."
+    assert reply[: sentences[3].source_end] == reply
+    assert [s.source_end for s in sentences] == sorted(s.source_end for s in sentences)
+
+
+def test_flush_resets_for_the_next_reply() -> None:
+    chunker = SentenceChunker()
+    assert chunker.feed("```\nunfinished") == [CODE_NOTE]
+    assert chunker.flush() == []
+    assert chunker.feed_sentences("New reply. More") == [Sentence("New reply.", 10)]
+    assert chunker.flush() == ["More"]
