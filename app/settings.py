@@ -135,6 +135,13 @@ CHOICES: dict[str, tuple[str, ...]] = {
 RANGES: dict[str, tuple[int, int]] = {"audio.hangover_ms": (100, 5000)}
 
 
+def tool_permissions(settings: Settings) -> frozenset[str]:
+    """The tool permissions granted in Settings (names as in ``app.tools.builtin``)."""
+    t = settings.tools
+    granted = {"clipboard_read": t.allow_clipboard_read, "clipboard_write": t.allow_clipboard_write}
+    return frozenset(name for name, on in granted.items() if on)
+
+
 @dataclass(frozen=True)
 class LoadResult:
     settings: Settings
