@@ -1,0 +1,350 @@
+"""Speech playback that can go silent within one audio block.
+
+A ``sounddevice.OutputStream`` in callback mode pulls audio from a thread-safe
+queue of ``(audio, text)`` chunks. Pause, resume and stop only flip state under
+a lock the callback also takes, so they never wait for audio to drain: the
+block being played when ``stop()`` returns is the last one with sound. The
+stream opens lazily on the first chunk and closes after a spell of idleness,
+so an idle app holds no audio device. A device that is missing or vanishes is
+a ``SpeechOutputError`` handed to the listener, never a crash.
+
+Listener events are called from the audio thread and must be quick (the
+speech output only hops them onto the asyncio loop).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from .errors import AudioErrorKind, SpeechOutputError
+
+log = logging.getLogger(__name__)
+
+IDLE_CLOSE_S = 3.0
+
+
+@dataclass(frozen=True)
+class ChunkStarted:
+    """The chunk's first sample was handed to the output device."""
+
+    text: str
+    tag: object
+
+
+@dataclass(frozen=True)
+class PlaybackIdle:
+    """Nothing is queued or playing any more (played out, stopped, or the device failed)."""
+
+
+@dataclass(frozen=True)
+class PlaybackFailed:
+    error: SpeechOutputError
+
+
+PlayerEvent = ChunkStarted | PlaybackIdle | PlaybackFailed
+
+
+@dataclass
+class _Chunk:
+    audio: npt.NDArray[np.float32]
+    text: str
+    tag: object
+    position: int = 0
+
+
+class _StreamHandle:
+    """One opened stream; ``closing`` marks a stop we asked for (not a lost device)."""
+
+    def __init__(self) -> None:
+        self.stream: Any = None
+        self.closing = False
+
+
+class SpeechPlayer:
+    """Plays queued speech chunks; ``stop()`` is silent within one block (``block_ms``)."""
+
+    def __init__(
+        self,
+        sample_rate_hz: int,
+        *,
+        device: str | int | None = None,
+        sounddevice_module: Any = None,
+        block_ms: int = 20,
+        idle_close_s: float = IDLE_CLOSE_S,
+    ) -> None:
+        self.sample_rate_hz = sample_rate_hz
+        self.block_frames = max(1, sample_rate_hz * block_ms // 1000)
+        self._device = device
+        self._sd = sounddevice_module
+        self._idle_close_s = idle_close_s
+        self._lock = threading.Lock()
+        self._cond = threading.Condition(self._lock)
+        self._open_lock = threading.Lock()
+        self._queue: collections.deque[_Chunk] = collections.deque()
+        self._current: _Chunk | None = None
+        self._paused = False
+        self._closed = False
+        self._handle: _StreamHandle | None = None
+        self._idle_since: float | None = time.monotonic()
+        self._played: list[str] = []
+        self._waiters: list[tuple[asyncio.AbstractEventLoop, asyncio.Future[None]]] = []
+        self._listeners: list[Callable[[PlayerEvent], None]] = []
+
+    # -- public state ----------------------------------------------------------------------
+
+    def add_listener(self, listener: Callable[[PlayerEvent], None]) -> None:
+        """Call ``listener`` for chunk starts, idleness and device failures (audio thread)."""
+        self._listeners.append(listener)
+
+    @property
+    def played_text(self) -> str:
+        """Texts of the chunks whose first sample reached the device since the last
+        ``reset_played()``, joined by spaces; empty texts are skipped. A chunk counts
+        as played once it started, even if ``stop()`` cut it short."""
+        with self._lock:
+            return " ".join(self._played)
+
+    def reset_played(self) -> None:
+        with self._lock:
+            self._played.clear()
+
+    @property
+    def idle(self) -> bool:
+        """Nothing queued or playing (a paused chunk is not idle)."""
+        with self._lock:
+            return self._is_idle()
+
+    @property
+    def paused(self) -> bool:
+        return self._paused
+
+    @property
+    def stream_open(self) -> bool:
+        return self._handle is not None
+
+    async def wait_idle(self) -> None:
+        """Return once everything queued has played, or after ``stop()``."""
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[None] = loop.create_future()
+        with self._lock:
+            if self._is_idle():
+                return
+            self._waiters.append((loop, future))
+        await future
+
+    # -- control ---------------------------------------------------------------------------
+
+    def open(self) -> None:
+        """Open and start the output stream if it is not running (blocking, may raise
+        ``SpeechOutputError``). ``enqueue`` calls it; call it ahead to keep that fast."""
+        with self._open_lock:
+            if self._handle is not None or self._closed:
+                return
+            handle = _StreamHandle()
+            handle.stream = self._create_stream(handle)
+            with self._lock:
+                self._handle = handle
+                self._idle_since = time.monotonic()  # the idle timer starts with the stream
+            threading.Thread(
+                target=self._close_when_idle, args=(handle,), name="speech-idle", daemon=True
+            ).start()
+
+    def enqueue(
+        self, audio: npt.NDArray[np.float32], text: str = "", *, tag: object = None
+    ) -> None:
+        """Queue a chunk (float32 mono at ``sample_rate_hz``). Raises SpeechOutputError
+        when no output device can be opened; the chunk is then dropped."""
+        samples = np.ascontiguousarray(np.asarray(audio, dtype=np.float32).reshape(-1))
+        self.open()
+        with self._lock:
+            if self._closed:
+                return
+            self._queue.append(_Chunk(samples, text, tag))
+            self._idle_since = None
+            self._cond.notify_all()
+
+    def pause(self) -> None:
+        """Output silence from the next block on, keeping the queue and the position."""
+        self._paused = True
+
+    def resume(self) -> None:
+        self._paused = False
+
+    def stop(self) -> None:
+        """Silence from the next block on and drop everything queued (never blocks on audio)."""
+        with self._lock:
+            self._queue.clear()
+            self._current = None
+            self._paused = False
+            events = self._became_idle()
+        self._notify(events)
+
+    def close(self) -> None:
+        """Stop and release the device; the player cannot be used afterwards."""
+        self.stop()
+        with self._lock:
+            self._closed = True
+            handle, self._handle = self._handle, None
+            self._cond.notify_all()
+        if handle is not None:
+            self._shut(handle)
+
+    # -- stream ----------------------------------------------------------------------------
+
+    def _sounddevice(self) -> Any:
+        if self._sd is None:
+            import sounddevice
+
+            self._sd = sounddevice
+        return self._sd
+
+    def _create_stream(self, handle: _StreamHandle) -> Any:
+        sd = self._sounddevice()
+        where = "the default output device" if self._device is None else f"“{self._device}”"
+        try:
+            stream = sd.OutputStream(
+                samplerate=self.sample_rate_hz,
+                blocksize=self.block_frames,
+                channels=1,
+                dtype="float32",
+                device=self._device,
+                callback=lambda outdata, frames, time_info, status: self._callback(
+                    handle, outdata, frames
+                ),
+                finished_callback=lambda: self._finished(handle),
+            )
+            stream.start()
+        except (sd.PortAudioError, ValueError, OSError) as exc:
+            raise SpeechOutputError(
+                AudioErrorKind.NO_DEVICE,
+                f"Speech cannot be played: {where} is not available ({exc}). Connect "
+                "speakers or headphones, or choose another output device in Settings → Audio.",
+            ) from exc
+        return stream
+
+    def _callback(self, handle: _StreamHandle, outdata: Any, frames: int) -> None:
+        """PortAudio thread: fill one block from the queue, or with silence. A stream
+        being retired (``handle`` no longer current) only plays silence."""
+        events: list[PlayerEvent | _WakeWaiters] = []
+        out = outdata[:, 0]
+        filled = 0
+        with self._lock:
+            if not self._paused and self._handle is handle:
+                was_busy = not self._is_idle()
+                while filled < frames:
+                    chunk = self._current
+                    if chunk is None:
+                        if not self._queue:
+                            break
+                        chunk = self._current = self._queue.popleft()
+                        if chunk.text:
+                            self._played.append(chunk.text)
+                        events.append(ChunkStarted(chunk.text, chunk.tag))
+                    count = min(frames - filled, chunk.audio.size - chunk.position)
+                    start = chunk.position
+                    out[filled : filled + count] = chunk.audio[start : start + count]
+                    filled += count
+                    chunk.position += count
+                    if chunk.position >= chunk.audio.size:
+                        self._current = None
+                if was_busy and self._is_idle():
+                    events += self._became_idle()
+        out[filled:] = 0.0
+        self._notify(events)
+
+    def _finished(self, handle: _StreamHandle) -> None:
+        """The stream ended: fine if we closed it, otherwise the device went away."""
+        if handle.closing:
+            return
+        log.warning("audio output stream ended unexpectedly")
+        with self._lock:
+            if self._handle is handle:
+                self._handle = None
+            self._queue.clear()
+            self._current = None
+            events: list[PlayerEvent | _WakeWaiters] = [
+                PlaybackFailed(
+                    SpeechOutputError(
+                        AudioErrorKind.DEVICE_LOST,
+                        "The audio output device stopped working (was it unplugged?). "
+                        "Reconnect it or choose another output device in Settings → Audio.",
+                    )
+                )
+            ]
+            events += self._became_idle()
+            self._cond.notify_all()
+        self._notify(events)
+
+    def _close_when_idle(self, handle: _StreamHandle) -> None:
+        """Housekeeping thread for one stream: close it after ``idle_close_s`` of idleness."""
+        with self._cond:
+            while self._handle is handle:
+                since = self._idle_since
+                if since is None or not self._is_idle():
+                    self._cond.wait()
+                    continue
+                remaining = since + self._idle_close_s - time.monotonic()
+                if remaining > 0:
+                    self._cond.wait(remaining)
+                    continue
+                self._handle = None
+            if self._closed:
+                return  # close() shuts the stream itself
+        self._shut(handle)
+
+    @staticmethod
+    def _shut(handle: _StreamHandle) -> None:
+        handle.closing = True
+        try:
+            handle.stream.stop()
+            handle.stream.close()
+        except Exception:  # a vanished device may fail to close; nothing left to do
+            log.debug("closing the output stream failed", exc_info=True)
+
+    # -- helpers (call with the lock held) -------------------------------------------------
+
+    def _is_idle(self) -> bool:
+        return self._current is None and not self._queue
+
+    def _became_idle(self) -> list[PlayerEvent | _WakeWaiters]:
+        self._idle_since = time.monotonic()
+        self._cond.notify_all()
+        waiters, self._waiters = self._waiters, []
+        return [PlaybackIdle(), _WakeWaiters(waiters)]
+
+    def _notify(self, events: list[PlayerEvent | _WakeWaiters]) -> None:
+        """Outside the lock: listeners first, then ``wait_idle`` callers, in that order."""
+        for event in events:
+            if isinstance(event, _WakeWaiters):
+                event.wake()
+                continue
+            for listener in self._listeners:
+                try:
+                    listener(event)
+                except Exception:  # a listener bug must not kill the audio thread
+                    log.exception("speech player listener failed")
+
+
+@dataclass(frozen=True)
+class _WakeWaiters:
+    waiters: list[tuple[asyncio.AbstractEventLoop, asyncio.Future[None]]]
+
+    def wake(self) -> None:
+        for loop, future in self.waiters:
+            if not loop.is_closed():
+                loop.call_soon_threadsafe(_resolve, future)
+
+
+def _resolve(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)
