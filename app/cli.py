@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import sys
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
+from typing import Any
 
-from .provider_config import ProviderChoice
+log = logging.getLogger(__name__)
 
 
 def app_version() -> str:
@@ -52,33 +54,41 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def _device(value: str | None) -> str | int | None:
-    if value is None:
-        return None
-    return int(value) if value.isdigit() else value
+def headless_options(args: argparse.Namespace) -> Any:
+    """Settings file < environment < flags → RuntimeOptions. Raises ConfigError."""
+    import os
 
-
-def options_from_args(args: argparse.Namespace) -> object:
     from .composition import RuntimeOptions
+    from .provider_config import ConfigError, check_usable, provider_config
+    from .secrets import SecretStore
+    from .settings import OverrideError, load_settings, resolve
 
-    options = RuntimeOptions(
-        provider=ProviderChoice(
-            kind=args.provider,
-            base_url=args.base_url,
-            model=args.model,
-            api_key=args.api_key,
-            api_version=args.api_version,
-        ),
-        whisper_model=args.whisper_model,
-        speech_output=not args.no_tts,
-        barge_in=not args.no_barge_in,
-        input_device=_device(args.input_device),
-        output_device=_device(args.output_device),
-    )
-    if args.system_prompt is not None:
-        options.system_prompt = args.system_prompt
-    if args.hangover_ms is not None:
-        options.hangover_s = args.hangover_ms / 1000
+    loaded = load_settings()
+    for message in loaded.messages:
+        log.warning("%s", message)
+    overrides = {
+        "provider": args.provider,
+        "base_url": args.base_url,
+        "model": args.model,
+        "api_key": args.api_key,
+        "api_version": args.api_version,
+        "system_prompt": args.system_prompt,
+        "hangover_ms": args.hangover_ms,
+        "whisper_model": args.whisper_model,
+        "input_device": args.input_device,
+        "output_device": args.output_device,
+        "speech_output": False if args.no_tts else None,
+        "barge_in": False if args.no_barge_in else None,
+    }
+    try:
+        resolved = resolve(loaded.settings, os.environ, overrides)
+    except OverrideError as exc:
+        raise ConfigError(str(exc)) from None
+    saved_key = SecretStore().get(resolved.settings.provider.preset)
+    config = provider_config(resolved, saved_key, loaded.settings.provider.base_url)
+    check_usable(resolved, config)
+    options = RuntimeOptions.from_settings(resolved.settings, config)
+    options.hands_free = True  # headless input is always voice-activated
     return options
 
 
@@ -99,9 +109,14 @@ def main(argv: list[str] | None = None) -> int:
             parser.exit(2, "harken: --hangover-ms must be between 100 and 5000\n")
         setup_logging(verbose=args.verbose)
         from .headless import run_headless
+        from .provider_config import ConfigError
 
         try:
-            return asyncio.run(run_headless(options_from_args(args), args=args))
+            options = headless_options(args)
+        except ConfigError as exc:
+            parser.exit(2, f"harken: {exc}\n")
+        try:
+            return asyncio.run(run_headless(options, args=args))
         except KeyboardInterrupt:
             return 130
     if any((args.input, args.say, args.realtime)):

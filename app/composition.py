@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from audio.file_source import FileSource
@@ -19,7 +19,7 @@ from audio.playback import SpeechPlayer
 from audio.segmenter import SpeechSegmenter
 from audio.speech_output import SpeechOutput
 from audio.transcriber import WhisperTranscriber
-from audio.tts import PiperTts
+from audio.tts import EspeakTts, PiperTts, Tts
 from audio.vad import SileroVad
 from providers import Provider, ProviderConfig, create_provider, new_http_client
 
@@ -27,7 +27,7 @@ from . import events as ev
 from .controller import AgentController
 from .input_pump import InputPump
 from .logging_setup import register_secret
-from .provider_config import ProviderChoice, resolve_provider
+from .settings import Settings, tool_permissions
 from .tools import build_default_registry
 
 log = logging.getLogger(__name__)
@@ -42,16 +42,44 @@ DEFAULT_SYSTEM_PROMPT = (
 
 @dataclass
 class RuntimeOptions:
-    provider: ProviderChoice = field(default_factory=ProviderChoice)
+    """Everything the components need, from the settings in effect for this run."""
+
+    provider: ProviderConfig
     system_prompt: str | None = DEFAULT_SYSTEM_PROMPT
     whisper_model: str | None = None
     speech_output: bool = True
+    voice: str = "piper-joe"
     barge_in: bool = True
     hands_free: bool = True
     hangover_s: float = 0.5
     input_device: str | int | None = None
     output_device: str | int | None = None
     permissions: frozenset[str] = frozenset()
+
+    @classmethod
+    def from_settings(cls, settings: Settings, provider: ProviderConfig) -> RuntimeOptions:
+        audio = settings.audio
+        model = audio.whisper_model.strip()
+        return cls(
+            provider=provider,
+            system_prompt=settings.agent.system_prompt.strip() or DEFAULT_SYSTEM_PROMPT,
+            whisper_model=None if model in ("", "bundled") else model,
+            speech_output=audio.speech_output,
+            voice=audio.voice,
+            barge_in=audio.barge_in,
+            hands_free=audio.input_mode == "hands_free",
+            hangover_s=audio.hangover_ms / 1000,
+            input_device=_device(audio.input_device),
+            output_device=_device(audio.output_device),
+            permissions=tool_permissions(settings),
+        )
+
+
+def _device(name: str) -> str | int | None:
+    name = name.strip()
+    if not name:
+        return None
+    return int(name) if name.isdigit() else name
 
 
 @dataclass
@@ -60,7 +88,7 @@ class Components:
     pump: InputPump
     transcriber: WhisperTranscriber
     speech: SpeechOutput
-    tts: PiperTts
+    tts: Tts
     client: Any
     options: RuntimeOptions
     provider_config: ProviderConfig
@@ -98,21 +126,20 @@ class Components:
         await self.client.aclose()
 
 
-def build_components(
-    options: RuntimeOptions, *, emit: Callable[[ev.Event], None], env: Mapping[str, str]
-) -> Components:
-    """Raises ``ConfigError`` for a provider that cannot be configured."""
-    config = resolve_provider(options.provider, env)
+def build_components(options: RuntimeOptions, *, emit: Callable[[ev.Event], None]) -> Components:
+    """Construct and wire everything; models start loading in the background."""
+    config = options.provider
     register_secret(config.api_key)
     client = new_http_client()
     transcriber = WhisperTranscriber(options.whisper_model)
     transcriber.start_loading()
-    tts = PiperTts()
+    tts: Tts = EspeakTts() if options.voice == "system" else PiperTts()
+    holder: list[AgentController] = []
     speech = SpeechOutput(
         tts,
         SpeechPlayer(tts.sample_rate_hz, device=options.output_device),
         enabled=options.speech_output,
-        on_event=lambda name, turn_id, detail: _speech_event(emit, name, turn_id, detail),
+        on_event=lambda name, turn_id, detail: holder[0].speech_event(name, turn_id, detail),
     )
     controller = AgentController(
         provider=create_provider(config, client),
@@ -125,6 +152,7 @@ def build_components(
         barge_in=options.barge_in,
     )
     controller.settings.permissions = options.permissions
+    holder.append(controller)
     segmenter = SpeechSegmenter(SileroVad(), hangover_s=options.hangover_s)
     pump = InputPump(controller, segmenter, emit=emit, hands_free=options.hands_free)
     return Components(
@@ -137,14 +165,3 @@ def build_components(
         options=options,
         provider_config=config,
     )
-
-
-def _speech_event(
-    emit: Callable[[ev.Event], None], name: str, turn_id: int, detail: str | None
-) -> None:
-    if name == "tts_started":
-        emit(ev.TtsStarted(turn_id=turn_id))
-    elif name == "tts_stopped":
-        emit(ev.TtsStopped(turn_id=turn_id))
-    elif name == "error":
-        emit(ev.ErrorEvent(kind="speech_output", message=detail or "Speech output failed."))

@@ -321,16 +321,35 @@ class AgentController:
         if turn is not None and turn is self._turn and not turn.token.cancelled:
             self.speech.resume()
 
+    def speech_event(self, name: str, turn_id: int, detail: str | None = None) -> None:
+        """From speech output (on the loop): playback started/stopped, or a failure."""
+        turn = self._turn
+        current = turn is not None and turn.id == turn_id and not turn.token.cancelled
+        if name == "tts_started" and (current or turn_id == 0):
+            self._emit(ev.TtsStarted(turn_id=turn_id))
+            if turn is not None and current and turn.first_audio_at is None:
+                turn.first_audio_at = time.monotonic()
+                self._emit_latency(turn)
+        elif name == "tts_stopped":
+            self._emit(ev.TtsStopped(turn_id=turn_id))
+        elif name == "error":
+            self._emit(ev.ErrorEvent(kind="speech_output", message=detail or "Speech failed."))
+
     def _on_first_token(self, turn: Turn) -> None:
-        if turn.speech_end_at is not None:
-            self._emit(
-                ev.Latency(
-                    turn_id=turn.id,
-                    transcript_s=_span(turn.speech_end_at, turn.transcript_at),
-                    first_token_s=_span(turn.speech_end_at, turn.first_token_at),
-                )
-            )
+        self._emit_latency(turn)
         self._update_state()
+
+    def _emit_latency(self, turn: Turn) -> None:
+        if turn.speech_end_at is None:
+            return
+        self._emit(
+            ev.Latency(
+                turn_id=turn.id,
+                transcript_s=_span(turn.speech_end_at, turn.transcript_at),
+                first_token_s=_span(turn.speech_end_at, turn.first_token_at),
+                first_audio_s=_span(turn.speech_end_at, turn.first_audio_at),
+            )
+        )
 
     def _tool_context(self, token: CancelToken) -> ToolContext:
         if self._timers is None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import os
 import signal
 import sys
 import time
@@ -18,7 +17,6 @@ from typing import Any, TextIO
 
 from . import events as ev
 from .composition import Components, build_components
-from .provider_config import ConfigError
 
 log = logging.getLogger(__name__)
 
@@ -52,11 +50,7 @@ async def run_headless(options: Any, *, args: Any, out: TextIO = sys.stdout) -> 
     """``options``: RuntimeOptions; ``args``: the parsed flags (input, realtime, say)."""
     start_ts = time.time()
     printer = JsonLinePrinter(out, start_ts)
-    try:
-        components = build_components(options, emit=printer, env=os.environ)
-    except ConfigError as exc:
-        print(f"harken: {exc}", file=sys.stderr)
-        return 2
+    components = build_components(options, emit=printer)
     try:
         return await _run(components, args, printer)
     finally:

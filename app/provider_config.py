@@ -1,79 +1,60 @@
-"""Which LLM provider to use, from command-line flags and environment variables.
+"""From the settings in effect (file < environment < flags) to a ``ProviderConfig``.
 
-Base URLs follow the official SDKs: OpenAI-compatible ones include the
-version path, Anthropic's does not. A missing setting is a configuration
-error with a one-line reason.
+A missing base URL, model, or key for a hosted provider is a configuration
+error with a one-line reason: fatal in headless mode, shown in the window.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
-
 from providers import ProviderConfig
 
-DEFAULTS = {
-    "openai": ("https://api.openai.com/v1", "gpt-4o-mini"),
-    "anthropic": ("https://api.anthropic.com", "claude-3-5-haiku-latest"),
-    "azure": ("", ""),
-}
-KEY_VARS = {
-    "openai": "OPENAI_API_KEY",
-    "anthropic": "ANTHROPIC_API_KEY",
-    "azure": "AZURE_OPENAI_API_KEY",
-}
+from .settings import API_KEY_ENV, Resolved, preset
 
 
 class ConfigError(Exception):
     """A usage/configuration problem; ``str()`` is the one-line reason."""
 
 
-@dataclass(frozen=True)
-class ProviderChoice:
-    kind: str | None = None
-    base_url: str | None = None
-    model: str | None = None
-    api_key: str | None = None
-    api_version: str | None = None
-
-
-def resolve_provider(choice: ProviderChoice, env: Mapping[str, str]) -> ProviderConfig:
-    """Flags win over environment variables, which win over the built-in defaults."""
-    kind = choice.kind or env.get("HARKEN_PROVIDER") or _guess_kind(env)
-    if kind not in DEFAULTS:
-        raise ConfigError(f"unknown provider {kind!r}: use openai, anthropic or azure")
-    default_url, default_model = DEFAULTS[kind]
-    env_url = {
-        "openai": env.get("OPENAI_BASE_URL"),
-        "anthropic": env.get("ANTHROPIC_BASE_URL"),
-        "azure": env.get("AZURE_OPENAI_ENDPOINT"),
-    }[kind]
-    base_url = choice.base_url or env.get("HARKEN_BASE_URL") or env_url or default_url
-    model = choice.model or env.get("HARKEN_MODEL") or default_model
-    api_key = choice.api_key or env.get(KEY_VARS[kind]) or None
-    api_version = choice.api_version or env.get("OPENAI_API_VERSION") or None
-    if not base_url:
-        raise ConfigError(f"no base URL for {kind}: pass --base-url")
-    if not model:
-        raise ConfigError(f"no model for {kind}: pass --model (for Azure, the deployment name)")
-    if kind == "azure" and not api_version:
-        api_version = "2024-10-21"
-    remote_default = base_url == default_url
-    if remote_default and not api_key:
-        raise ConfigError(
-            f"no API key for {kind}: pass --api-key or set {KEY_VARS[kind]} "
-            "(or --base-url for a local server)"
-        )
+def provider_config(
+    resolved: Resolved, keyring_key: str | None = None, saved_base_url: str | None = None
+) -> ProviderConfig:
+    """``keyring_key``: the key saved for the settings' preset; it is used only while the
+    base URL is the one saved with it, so a key never goes to a server it was not saved for."""
+    p = resolved.settings.provider
+    key = resolved.api_key
+    if key is None and (saved_base_url is None or _same(saved_base_url, p.base_url)):
+        key = keyring_key
+    chosen = preset(p.preset)
+    display = chosen.label if chosen.id not in ("custom",) else None
+    if chosen.base_url and not _same(chosen.base_url, p.base_url):
+        display = None  # a preset whose URL was changed is no longer that service
     return ProviderConfig(
-        kind=kind, base_url=base_url, model=model, api_key=api_key, api_version=api_version
+        kind=p.kind,
+        base_url=p.base_url,
+        model=p.model,
+        api_key=key or None,
+        api_version=p.api_version or None,
+        display_name=display,
     )
 
 
-def _guess_kind(env: Mapping[str, str]) -> str:
-    if env.get("OPENAI_API_KEY") or env.get("OPENAI_BASE_URL"):
-        return "openai"
-    if env.get("ANTHROPIC_API_KEY"):
-        return "anthropic"
-    if env.get("AZURE_OPENAI_ENDPOINT"):
-        return "azure"
-    return "openai"
+def check_usable(resolved: Resolved, config: ProviderConfig) -> None:
+    """Raise ConfigError when no request could possibly succeed."""
+    kind = config.kind
+    if not config.base_url:
+        what = "the Azure OpenAI endpoint" if kind == "azure" else "a base URL"
+        raise ConfigError(f"no provider configured: give {what} with --base-url")
+    if not config.model:
+        hint = " (for Azure, the deployment name)" if kind == "azure" else ""
+        raise ConfigError(f"no model configured: pass --model{hint}")
+    chosen = preset(resolved.settings.provider.preset)
+    hosted = chosen.needs_key and (not chosen.base_url or _same(chosen.base_url, config.base_url))
+    if hosted and not config.api_key:
+        raise ConfigError(
+            f"no API key for {config.name}: set {API_KEY_ENV[kind]} or pass --api-key "
+            "(or --base-url for a local server)"
+        )
+
+
+def _same(a: str, b: str) -> bool:
+    return a.rstrip("/") == b.rstrip("/")

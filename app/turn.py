@@ -38,6 +38,7 @@ class Turn:
     shown: str = ""  # every reply character published so far
     recorded_chars: int = 0  # how much of ``shown`` is already in history
     first_token_at: float | None = None
+    first_audio_at: float | None = None
     unanswered: list[ToolCall] = field(default_factory=list)
     speech_end_at: float | None = None  # monotonic: end of the user's speech
     transcript_at: float | None = None

@@ -1,0 +1,181 @@
+"""The desktop app's start-up and shutdown: Qt + qasync, settings, history, window.
+
+The window is shown at once; the speech models load in the background and
+their progress is a status, never a frozen window. Quitting cancels the
+running turn through the same path as Stop (the conversation is saved as
+it happens, so nothing is lost).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import sys
+from typing import Any
+
+from . import paths
+from .logging_setup import setup_logging
+
+log = logging.getLogger(__name__)
+
+
+def _overrides(args: argparse.Namespace) -> dict[str, Any]:
+    return {
+        "provider": args.provider,
+        "base_url": args.base_url,
+        "model": args.model,
+        "api_key": args.api_key,
+        "api_version": args.api_version,
+        "system_prompt": args.system_prompt,
+        "hangover_ms": args.hangover_ms,
+        "whisper_model": args.whisper_model,
+        "input_device": args.input_device,
+        "output_device": args.output_device,
+        "speech_output": False if args.no_tts else None,
+        "barge_in": False if args.no_barge_in else None,
+    }
+
+
+class DesktopSession:
+    """Owns the components for the window's lifetime and follows settings changes."""
+
+    def __init__(self, args: argparse.Namespace) -> None:
+        from .bridge import ControllerBridge
+        from .composition import RuntimeOptions, build_components
+        from .history_store import HistoryError, HistoryStore
+        from .secrets import SecretStore
+        from .settings import OverrideError, load_settings, resolve, settings_path
+
+        self.args = args
+        self.messages: list[str] = []
+        self.first_run = not settings_path().exists()
+        loaded = load_settings()
+        self.messages.extend(loaded.messages)
+        self.secrets = SecretStore()
+        try:
+            self.resolved = resolve(loaded.settings, os.environ, _overrides(args))
+        except OverrideError as exc:
+            self.messages.append(str(exc))
+            self.resolved = resolve(loaded.settings, os.environ, {})
+        self.saved = loaded.settings
+        try:
+            self.history: Any = HistoryStore()
+        except HistoryError as exc:
+            self.messages.append(f"{exc} Conversations will not be saved this time.")
+            self.history = None
+        self.bridge = ControllerBridge()
+        options = RuntimeOptions.from_settings(self.resolved.settings, self._provider_config())
+        self.components = build_components(options, emit=self.bridge.publish)
+        self.bridge.attach(self.components, self.history)
+
+    def _provider_config(self) -> Any:
+        from .provider_config import provider_config
+
+        preset_id = self.resolved.settings.provider.preset
+        key = self.secrets.get(preset_id)
+        return provider_config(self.resolved, key, self.saved.provider.base_url)
+
+    def settings_saved(self, settings: Any) -> None:
+        """Settings → Save: apply what changed without restarting."""
+        from .composition import RuntimeOptions
+        from .settings import OverrideError, resolve
+
+        self.saved = settings
+        try:
+            self.resolved = resolve(settings, os.environ, _overrides(self.args))
+        except OverrideError:
+            self.resolved = resolve(settings, os.environ, {})
+        old = self.components.options
+        new = RuntimeOptions.from_settings(self.resolved.settings, self._provider_config())
+        self.components.options = new
+        self.components.reconfigure_provider(new.provider)
+        controller = self.components.controller
+        controller.barge_in = new.barge_in
+        controller.settings.system_prompt = new.system_prompt
+        controller.settings.permissions = new.permissions
+        self.components.pump.segmenter.hangover_s = new.hangover_s
+        self.components.speech.set_enabled(new.speech_output)
+        if (new.input_device, new.whisper_model) != (old.input_device, old.whisper_model):
+            if new.whisper_model != old.whisper_model:
+                self.messages.append("The new Whisper model is used after a restart.")
+            self.bridge.restart_capture()
+
+
+def run_gui(args: argparse.Namespace) -> int:
+    setup_logging(verbose=args.verbose, log_dir=paths.log_dir())
+    from PySide6.QtWidgets import QApplication
+
+    from . import ui  # noqa: F401  (Qt guards before any widget exists)
+
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    assert isinstance(app, QApplication)
+    app.setApplicationName("harken")
+    app.setOrganizationName("Harken")
+    from .single_instance import activate_running
+
+    if activate_running():
+        print("Harken is already running; its window was brought forward.", file=sys.stderr)
+        return 0
+    import qasync
+
+    loop = qasync.QEventLoop(app)
+    asyncio.set_event_loop(loop)
+    with loop:
+        return loop.run_until_complete(_main(app, args))
+
+
+async def _main(app: Any, args: argparse.Namespace) -> int:
+    from .ui.clipboard import QtClipboard
+    from .ui.desktop import build_desktop
+
+    session = DesktopSession(args)
+    session.components.controller.clipboard = QtClipboard()
+    done = asyncio.Event()
+
+    async def shutdown() -> None:
+        await session.bridge.shutdown()
+        if session.history is not None:
+            session.history.close()
+        done.set()
+
+    tasks: set[asyncio.Task[None]] = set()
+
+    def quit_app() -> None:
+        desktop.close()
+        task = asyncio.get_running_loop().create_task(shutdown())
+        tasks.add(task)
+
+    desktop = build_desktop(
+        app,
+        session.bridge,
+        session.resolved.settings,
+        history=session.history,
+        secrets=session.secrets,
+        startup_messages=session.messages,
+        on_settings_saved=session.settings_saved,
+        on_quit=quit_app,
+    )
+    from .single_instance import InstanceServer
+
+    def bring_forward() -> None:
+        desktop.window.showNormal()
+        desktop.window.raise_()
+        desktop.window.activateWindow()
+
+    instance = InstanceServer(bring_forward)
+    app.setQuitOnLastWindowClosed(False)
+    app.aboutToQuit.connect(lambda: done.is_set() or quit_app())
+    starting = asyncio.get_running_loop().create_task(session.bridge.start())
+    if session.first_run:
+        from .first_run import detect
+
+        try:
+            desktop.window.show_offers(await detect())
+        except Exception:  # detection is a courtesy; never block start-up on it
+            log.exception("first-run detection failed")
+    await done.wait()
+    starting.cancel()
+    instance.close()
+    return 0
