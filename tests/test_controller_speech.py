@@ -1,0 +1,167 @@
+"""Barge-in with speech output playing: real Piper voice, real player, fake sound card.
+
+Speech onset pauses the reply at once (silence in the very next blocks);
+what happens next depends on the words: none or the assistant's own voice →
+resume; real words → stop, keep what was heard, start the new turn.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+import pytest
+
+from app import events as ev
+from app.conversation import INTERRUPTED_MARKER
+from app.input_pump import InputPump
+from audio.playback import SpeechPlayer
+from audio.segmenter import SpeechSegmenter
+from audio.speech_output import SpeechOutput
+from audio.tts import PiperTts
+from audio.vad import SileroVad
+from tests.support.controller_harness import make_controller
+from tests.support.fake_output_stream import FakeSoundDevice
+from tests.support.speech import SpeechLibrary, silence, white_noise
+from tests.support.sse_server import ScriptedServer, openai_stream, sse_reply
+
+REPLY = [
+    "The first sentence is about the weather today. ",
+    "The second sentence talks about the mountains and the rivers. ",
+    "The third sentence describes a long walk through a quiet forest. ",
+    "The fourth sentence ends the story with a cup of warm tea.",
+]
+
+
+@pytest.fixture(scope="module")
+def whisper() -> Iterator[Any]:
+    from audio.transcriber import WhisperTranscriber
+
+    transcriber = WhisperTranscriber()
+    transcriber.start_loading()
+    yield transcriber
+    transcriber.close()
+
+
+@pytest.fixture(scope="module")
+def voice() -> PiperTts:
+    tts = PiperTts()
+    tts.load()
+    return tts
+
+
+@pytest.fixture
+def speaker(voice: PiperTts) -> Iterator[tuple[SpeechOutput, FakeSoundDevice, list[Any]]]:
+    card = FakeSoundDevice(speed=3.0)  # 3x real time keeps the tests short
+    forward: list[Any] = []
+    output = SpeechOutput(
+        voice,
+        SpeechPlayer(voice.sample_rate_hz, sounddevice_module=card),
+        on_event=lambda name, turn_id, detail: forward[0](name, turn_id, detail),
+    )
+    yield output, card, forward
+    output.close()
+
+
+def wire(server: ScriptedServer, whisper: Any, speaker: Any) -> tuple[Any, Any, Any, SpeechOutput]:
+    output, card, forward = speaker
+    controller, log, client = make_controller(server, transcriber=whisper, speech=output)
+    forward.append(controller.speech_event)
+    return controller, log, client, output
+
+
+def silent_after(card: FakeSoundDevice, first_block: int) -> bool:
+    stream = card.last_stream
+    stream.wait_for_blocks(first_block + 3)
+    return bool(np.all(stream.samples(first_block) == 0))
+
+
+async def test_onset_pauses_at_once_and_noise_resumes_the_reply(
+    server: ScriptedServer, whisper: Any, speaker: Any
+) -> None:
+    server.add(sse_reply(openai_stream(REPLY[:2])))
+    controller, log, client, output = wire(server, whisper, speaker)
+    controller.submit_text("Tell me about today.")
+    await log.wait_for(ev.TtsStarted, timeout_s=20)
+    card = speaker[1]
+    controller.speech_started()
+    assert output.speaking
+    paused_at = card.last_stream.block_count
+    assert silent_after(card, paused_at + 1)  # silent from the next block on
+    controller.utterance(white_noise(0.6, level_dbfs=-30.0))
+    false = await log.wait_for(ev.FalseInterruption, timeout_s=20)
+    assert false.reason == "no words"
+    finished = await log.wait_for(ev.TurnFinished, timeout_s=60)
+    assert finished.text == "".join(REPLY[:2])
+    assert log.of(ev.TurnInterrupted) == []
+    assert log.index(ev.TtsStopped) > log.index(ev.FalseInterruption)
+    await controller.close()
+    await client.aclose()
+
+
+async def test_words_interrupt_and_history_keeps_only_what_was_heard(
+    server: ScriptedServer, whisper: Any, speaker: Any, speech: SpeechLibrary
+) -> None:
+    server.add(sse_reply(openai_stream(REPLY)), sse_reply(openai_stream(["Sunny."])))
+    controller, log, client, output = wire(server, whisper, speaker)
+    controller.submit_text("Tell me a story.")
+    await log.wait_for(ev.TtsStarted, timeout_s=20)
+    await log.wait_for(ev.ReplyDelta, lambda e: e.text == REPLY[-1])  # all of it was shown
+    controller.speech_started()
+    heard_at_onset = output.heard_text
+    controller.utterance(speech.say("Wait, what is the weather in Paris?"))
+    cut = await log.wait_for(ev.TurnInterrupted, timeout_s=20)
+    assert cut.kept_text == heard_at_onset
+    assert REPLY[0].strip() in cut.kept_text and REPLY[-1] not in cut.kept_text
+    await log.wait_for(ev.TurnFinished, lambda e: e.turn_id == 2, timeout_s=20)
+    sent = server.requests[1].json()["messages"]
+    assert sent[-2]["content"] == f"{heard_at_onset.rstrip()} … {INTERRUPTED_MARKER}"
+    assert "paris" in sent[-1]["content"].lower()
+    await controller.close()
+    await client.aclose()
+
+
+async def test_own_voice_heard_back_is_not_an_interruption(
+    server: ScriptedServer, whisper: Any, speaker: Any, speech: SpeechLibrary
+) -> None:
+    server.add(sse_reply(openai_stream(REPLY[:2])))
+    controller, log, client, output = wire(server, whisper, speaker)
+    controller.submit_text("Weather?")
+    await log.wait_for(ev.TtsStarted, timeout_s=20)
+    controller.speech_started()
+    # The microphone picks up the speaker: the reply's own first sentence.
+    controller.utterance(speech.say("The first sentence is about the weather today."))
+    false = await log.wait_for(ev.FalseInterruption, timeout_s=20)
+    assert "echo" in false.reason
+    await log.wait_for(ev.TurnFinished, timeout_s=60)
+    assert log.of(ev.TurnInterrupted) == [] and log.of(ev.Transcript) == []
+    await controller.close()
+    await client.aclose()
+
+
+async def test_push_to_talk_press_silences_and_release_interrupts(
+    server: ScriptedServer, whisper: Any, speaker: Any, speech: SpeechLibrary
+) -> None:
+    server.add(sse_reply(openai_stream(REPLY)), sse_reply(openai_stream(["Okay."])))
+    controller, log, client, output = wire(server, whisper, speaker)
+    pump = InputPump(controller, SpeechSegmenter(SileroVad()), emit=log, hands_free=False)
+    controller.submit_text("Tell me a story.")
+    await log.wait_for(ev.TtsStarted, timeout_s=20)
+    card = speaker[1]
+    pump.push_to_talk_press()
+    pressed_at = card.last_stream.block_count
+    assert silent_after(card, pressed_at + 1)
+    assert controller.state is ev.State.LISTENING
+    said = np.concatenate([speech.say("Stop the story please."), silence(0.2)])
+    for start in range(0, len(said), 512):
+        pump.feed(said[start : start + 512])
+    pump.push_to_talk_release()
+    transcript = await log.wait_for(ev.Transcript, timeout_s=20)
+    assert "story" in transcript.text.lower()
+    cut = await log.wait_for(ev.TurnInterrupted, timeout_s=5)
+    assert cut.by == transcript.turn_id
+    await log.wait_for(ev.TurnFinished, lambda e: e.turn_id == transcript.turn_id, timeout_s=20)
+    assert any(isinstance(e, ev.InputLevel) and e.normalised > 0.2 for e in log.events)
+    await controller.close()
+    await client.aclose()
