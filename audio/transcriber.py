@@ -115,9 +115,10 @@ async def await_or_cancel(
     finally:
         if waiter is not None:
             waiter.cancel()
+        if not future.done():
+            future.add_done_callback(_ignore_result)  # the worker's late StreamCancelled
     assert cancel is not None
     job.cancel(cancel.reason or "cancelled")
-    future.add_done_callback(_ignore_result)
     raise StreamCancelled(cancel.reason or "cancelled")
 
 
