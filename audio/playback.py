@@ -217,6 +217,7 @@ class SpeechPlayer:
                 blocksize=self.block_frames,
                 channels=1,
                 dtype="float32",
+                latency="low",  # what the device buffers is heard after stop(): keep it short
                 device=self._device,
                 callback=lambda outdata, frames, time_info, status: self._callback(
                     handle, outdata, frames

@@ -62,6 +62,7 @@ async def test_chunks_play_in_order_sample_for_sample(fake_sd: FakeSoundDevice) 
         stream = player._sounddevice().last_stream
         np.testing.assert_array_equal(sound(stream), np.concatenate([first, second]))
         assert stream.blocksize == BLOCK and stream.samplerate == RATE
+        assert stream.latency == "low"
         assert player.played_text == "one two"
         assert recorder.started() == ["one", "two"]
         assert [e.tag for e in recorder.events if isinstance(e, ChunkStarted)] == [1, 2]

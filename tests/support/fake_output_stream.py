@@ -50,6 +50,7 @@ class FakeOutputStream:
         callback: Callable[[Any, int, Any, Any], None],
         finished_callback: Callable[[], None] | None = None,
         device: Any = None,
+        latency: Any = None,
         **_other: Any,
     ) -> None:
         assert dtype == "float32", dtype
@@ -58,6 +59,7 @@ class FakeOutputStream:
         self.blocksize = blocksize
         self.channels = channels
         self.device = device
+        self.latency = latency
         self._owner = owner
         self._callback = callback
         self._finished_callback = finished_callback
