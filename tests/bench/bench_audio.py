@@ -160,6 +160,10 @@ async def bench_speech_output(runs: int, piper: PiperTts) -> None:
     latencies = []
     bare = []
     for turn in range(runs + 1):
+        # The previous turn's later sentences are still being synthesised (then
+        # discarded); let the worker finish so it does not compete with this turn.
+        await asyncio.sleep(0.6)
+        bare_s = timed(first_chunk, piper.synthesize, first_piece)
         speech.begin(turn)
         await asyncio.sleep(0.1)  # the device opens while the model is still thinking
         first_audio.clear()
@@ -168,8 +172,8 @@ async def bench_speech_output(runs: int, piper: PiperTts) -> None:
         await asyncio.wait_for(first_audio.wait(), timeout=10)
         if turn:  # the first turn is a warm-up
             latencies.append(started_at[-1] - fed)
+            bare.append(bare_s)
         speech.stop()
-        bare.append(timed(first_chunk, piper.synthesize, first_piece))
     speech.close()
     print(
         f"  SpeechOutput.feed → first sample at the device {median_ms(latencies):5.0f} ms | "
