@@ -134,7 +134,8 @@ class AgentController:
         self._user_speaking = True
         self._emit(ev.SpeechStarted(at_s=at_s))
         turn = self._turn
-        if turn is not None and self.barge_in and self.speech.speaking:
+        if turn is not None and self.barge_in:
+            # Also before the reply's first audio: it must not start over the user.
             self.speech.pause()
             self._paused_turn = turn
         self._update_state()

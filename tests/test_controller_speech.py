@@ -7,6 +7,7 @@ resume; real words → stop, keep what was heard, start the new turn.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from typing import Any
 
@@ -163,5 +164,27 @@ async def test_push_to_talk_press_silences_and_release_interrupts(
     assert cut.by == transcript.turn_id
     await log.wait_for(ev.TurnFinished, lambda e: e.turn_id == transcript.turn_id, timeout_s=20)
     assert any(isinstance(e, ev.InputLevel) and e.normalised > 0.2 for e in log.events)
+    await controller.close()
+    await client.aclose()
+
+
+async def test_reply_does_not_start_speaking_over_the_user(
+    server: ScriptedServer, whisper: Any, speaker: Any
+) -> None:
+    """Onset while the agent is still thinking holds the first audio until the words are known."""
+    server.add(sse_reply(openai_stream(REPLY[:2], delay_s=0.3)))
+    controller, log, client, output = wire(server, whisper, speaker)
+    controller.submit_text("Weather?")
+    await log.wait_for(ev.TurnStarted)
+    controller.speech_started()  # the user starts talking before any audio
+    await log.wait_for(ev.ReplyDelta, lambda e: e.text == REPLY[1])  # sentence 1 is complete
+    card = speaker[1]
+    assert await asyncio.to_thread(card.wait_for_streams, 1, 20.0)  # first sentence is queued
+    assert await asyncio.to_thread(card.last_stream.wait_for_blocks, 75, 20.0)  # 1.5 s
+    assert not np.any(card.last_stream.samples(0))  # ... and held silent
+    controller.utterance(white_noise(1.5, level_dbfs=-35.0))
+    await log.wait_for(ev.FalseInterruption, timeout_s=20)
+    await log.wait_for(ev.TurnFinished, timeout_s=60)
+    assert log.index(ev.TtsStarted) > log.index(ev.FalseInterruption)
     await controller.close()
     await client.aclose()
