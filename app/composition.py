@@ -2,7 +2,9 @@
 
 Headless mode and the window both call ``build_components`` with
 ``RuntimeOptions`` (from flags or from settings) and get a wired controller,
-input pump, transcriber and speech output back.
+input pump, transcriber and speech output back. Two parts can be handed in
+instead of built (tests do): an already loaded transcriber, and the factory
+that opens the microphone (e.g. one over a fake ``sounddevice``).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from audio.capture import AudioSource
 from audio.file_source import FileSource
 from audio.microphone import MicrophoneSource
 from audio.playback import SpeechPlayer
@@ -93,12 +96,14 @@ class Components:
     options: RuntimeOptions
     provider_config: ProviderConfig
     stt_description: str = ""
+    # Opens the microphone for the device in the options; MicrophoneSource(device) by default.
+    microphone_factory: Callable[[str | int | None], AudioSource] = MicrophoneSource
 
     def file_source(self, path: str, *, realtime: bool) -> FileSource:
         return FileSource(path, realtime=realtime)
 
-    def microphone_source(self) -> MicrophoneSource:
-        return MicrophoneSource(self.options.input_device)
+    def microphone_source(self) -> AudioSource:
+        return self.microphone_factory(self.options.input_device)
 
     async def wait_loaded(self) -> list[str]:
         """Wait for the models; returns warnings (fallbacks) to show."""
@@ -126,12 +131,22 @@ class Components:
         await self.client.aclose()
 
 
-def build_components(options: RuntimeOptions, *, emit: Callable[[ev.Event], None]) -> Components:
-    """Construct and wire everything; models start loading in the background."""
+def build_components(
+    options: RuntimeOptions,
+    *,
+    emit: Callable[[ev.Event], None],
+    transcriber: WhisperTranscriber | None = None,
+    microphone_factory: Callable[[str | int | None], AudioSource] | None = None,
+) -> Components:
+    """Construct and wire everything; models start loading in the background.
+
+    ``transcriber`` replaces the one built from ``options.whisper_model`` (it is
+    closed with the components); ``microphone_factory`` replaces ``MicrophoneSource``."""
     config = options.provider
     register_secret(config.api_key)
     client = new_http_client()
-    transcriber = WhisperTranscriber(options.whisper_model)
+    if transcriber is None:
+        transcriber = WhisperTranscriber(options.whisper_model)
     transcriber.start_loading()
     tts: Tts = EspeakTts() if options.voice == "system" else PiperTts()
     holder: list[AgentController] = []
@@ -164,4 +179,5 @@ def build_components(options: RuntimeOptions, *, emit: Callable[[ev.Event], None
         client=client,
         options=options,
         provider_config=config,
+        microphone_factory=microphone_factory or MicrophoneSource,
     )

@@ -1,9 +1,10 @@
 """The desktop app's start-up and shutdown: Qt + qasync, settings, history, window.
 
 The window is shown at once; the speech models load in the background and
-their progress is a status, never a frozen window. Quitting cancels the
-running turn through the same path as Stop (the conversation is saved as
-it happens, so nothing is lost).
+their progress is a status, never a frozen window. Quitting (the Quit menu,
+the tray, or SIGTERM/SIGINT from a logout or a terminal) cancels the running
+turn through the same path as Stop (the conversation is saved as it happens,
+so nothing is lost). ``HARKEN_DEBUG_DUMP`` turns on ``app.ui.debug_dump``.
 """
 
 from __future__ import annotations
@@ -12,7 +13,9 @@ import argparse
 import asyncio
 import logging
 import os
+import signal
 import sys
+from collections.abc import Callable
 from typing import Any
 
 from . import paths
@@ -41,7 +44,15 @@ def _overrides(args: argparse.Namespace) -> dict[str, Any]:
 class DesktopSession:
     """Owns the components for the window's lifetime and follows settings changes."""
 
-    def __init__(self, args: argparse.Namespace) -> None:
+    def __init__(
+        self,
+        args: argparse.Namespace,
+        *,
+        transcriber: Any = None,
+        microphone_factory: Callable[[str | int | None], Any] | None = None,
+    ) -> None:
+        """``transcriber`` and ``microphone_factory`` go to ``build_components`` (tests
+        hand in a loaded model and a fake microphone); by default both are built."""
         from .bridge import ControllerBridge
         from .composition import RuntimeOptions, build_components
         from .history_store import HistoryError, HistoryStore
@@ -67,8 +78,14 @@ class DesktopSession:
             self.history = None
         self.bridge = ControllerBridge()
         options = RuntimeOptions.from_settings(self.resolved.settings, self._provider_config())
-        self.components = build_components(options, emit=self.bridge.publish)
+        self.components = build_components(
+            options,
+            emit=self.bridge.publish,
+            transcriber=transcriber,
+            microphone_factory=microphone_factory,
+        )
         self.bridge.attach(self.components, self.history)
+        self.desktop: Any = None  # the window, tray and hotkey, once ``_main`` shows them
 
     def _provider_config(self) -> Any:
         from .provider_config import provider_config
@@ -126,11 +143,14 @@ def run_gui(args: argparse.Namespace) -> int:
         return loop.run_until_complete(_main(app, args))
 
 
-async def _main(app: Any, args: argparse.Namespace) -> int:
+async def _main(app: Any, args: argparse.Namespace, session: DesktopSession | None = None) -> int:
+    """Show the window and run until the user quits; ``session`` may be built by the caller."""
     from .ui.clipboard import QtClipboard
+    from .ui.debug_dump import install_debug_dump
     from .ui.desktop import build_desktop
 
-    session = DesktopSession(args)
+    if session is None:
+        session = DesktopSession(args)
     session.components.controller.clipboard = QtClipboard()
     done = asyncio.Event()
 
@@ -143,6 +163,8 @@ async def _main(app: Any, args: argparse.Namespace) -> int:
     tasks: set[asyncio.Task[None]] = set()
 
     def quit_app() -> None:
+        if tasks:
+            return  # already quitting
         desktop.close()
         task = asyncio.get_running_loop().create_task(shutdown())
         tasks.add(task)
@@ -157,6 +179,8 @@ async def _main(app: Any, args: argparse.Namespace) -> int:
         on_settings_saved=session.settings_saved,
         on_quit=quit_app,
     )
+    session.desktop = desktop
+    install_debug_dump(desktop.window, os.environ.get("HARKEN_DEBUG_DUMP"))
     from .single_instance import InstanceServer
 
     def bring_forward() -> None:
@@ -167,7 +191,9 @@ async def _main(app: Any, args: argparse.Namespace) -> int:
     instance = InstanceServer(bring_forward)
     app.setQuitOnLastWindowClosed(False)
     app.aboutToQuit.connect(lambda: done.is_set() or quit_app())
-    starting = asyncio.get_running_loop().create_task(session.bridge.start())
+    loop = asyncio.get_running_loop()
+    handled = _quit_on_signals(loop, quit_app)
+    starting = loop.create_task(session.bridge.start())
     if session.first_run:
         from .first_run import detect
 
@@ -175,7 +201,23 @@ async def _main(app: Any, args: argparse.Namespace) -> int:
             desktop.window.show_offers(await detect())
         except Exception:  # detection is a courtesy; never block start-up on it
             log.exception("first-run detection failed")
-    await done.wait()
+    try:
+        await done.wait()
+    finally:
+        for signum in handled:
+            loop.remove_signal_handler(signum)
     starting.cancel()
     instance.close()
     return 0
+
+
+def _quit_on_signals(loop: asyncio.AbstractEventLoop, quit_app: Callable[[], None]) -> list[int]:
+    """SIGTERM (logout, ``kill``) and SIGINT (Ctrl+C) quit like the Quit menu does."""
+    handled: list[int] = []
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        try:
+            loop.add_signal_handler(signum, quit_app)
+        except (NotImplementedError, RuntimeError, ValueError):  # Windows, or not main thread
+            continue
+        handled.append(signum)
+    return handled
