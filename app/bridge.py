@@ -57,8 +57,7 @@ class ControllerBridge(QObject):
             return
         for warning in warnings:
             self.publish(ev.ErrorEvent(kind="model", message=warning))
-        self.publish(ev.Ready(stt_model=self.components.stt_description))
-        self.publish(ev.Status(text="Ready"))
+        self.publish(ev.Ready(stt_model=self.components.stt_description))  # the window says how
         self.restart_capture()
 
     def restart_capture(self) -> None:

@@ -36,6 +36,7 @@ from .welcome import Welcome
 FRAME_MS = 33  # at most ~30 renders a second while text streams
 READING_SCALE = 1.12
 MAX_COLUMN_PX = 860  # long lines are hard to read: wider windows get side margins
+DOCUMENT_MARGIN_PX = 14  # the least padding on every side, however narrow the window
 
 
 class ConversationView(QTextBrowser):
@@ -65,7 +66,7 @@ class ConversationView(QTextBrowser):
         )
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.welcome = Welcome(self.viewport())
-        self.document().setDocumentMargin(14)
+        self.document().setDocumentMargin(DOCUMENT_MARGIN_PX)
         font = self.font()
         font.setPointSizeF(font.pointSizeF() * READING_SCALE)  # replies are read, not skimmed
         self.setFont(font)
@@ -192,7 +193,8 @@ class ConversationView(QTextBrowser):
     def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)
         self._place_welcome()
-        side = max(0, (self.viewport().width() - MAX_COLUMN_PX) // 2)
+        # The side margins replace the document margin on the left and right: keep at least it.
+        side = max(DOCUMENT_MARGIN_PX, (self.viewport().width() - MAX_COLUMN_PX) // 2)
         root = self.document().rootFrame()
         fmt = root.frameFormat()
         if int(fmt.leftMargin()) != side:

@@ -70,6 +70,8 @@ class HistorySidebar(QWidget):
         )
         self.list.setUniformItemSizes(True)
         self.list.setTextElideMode(Qt.TextElideMode.ElideRight)
+        # Long titles end in "…"; a horizontal scroll bar would cut them off mid-word instead.
+        self.list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.list.itemActivated.connect(self._activated)
         self.list.itemClicked.connect(self._activated)
         self.list.itemChanged.connect(self._renamed)

@@ -41,7 +41,15 @@ from .state_indicator import DisplayState, StateIndicator, StateTracker
 from .style import stylesheet
 from .theme import apply_theme
 
-_HISTORY_EVENTS = (ev.TurnStarted, ev.TurnFinished, ev.TurnInterrupted, ev.TurnFailed)
+# The sidebar follows the history store. A conversation's first row is written when its
+# first turn begins to run, just after TurnStarted, so FirstToken lists it while it streams.
+_HISTORY_EVENTS = (
+    ev.TurnStarted,
+    ev.FirstToken,
+    ev.TurnFinished,
+    ev.TurnInterrupted,
+    ev.TurnFailed,
+)
 
 
 class MainWindow(QMainWindow):
@@ -195,7 +203,12 @@ class MainWindow(QMainWindow):
         elif isinstance(event, ev.Ready):
             self.models_ready = True
             self.model_label.setText(f"Speech: {event.stt_model}" if event.stt_model else "")
-            self.show_status("Ready. Hold Space or the Talk button and speak.")
+            how = (
+                "Just start talking."
+                if self.hands_free.isChecked()
+                else "Hold Space or the Talk button and speak."
+            )
+            self.show_status(f"Ready. {how}")
         elif isinstance(event, ev.FalseInterruption):
             self.show_status("Didn't catch any words, so the reply carries on.", timeout_ms=3000)
         elif isinstance(event, ev.TurnFailed):
