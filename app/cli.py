@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import sys
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -31,6 +32,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--version", action="version", version=f"harken {app_version()}")
     p.add_argument("--headless", action="store_true", help="run without a window, JSON on stdout")
     p.add_argument("--list-devices", action="store_true", help="list audio devices and exit")
+    p.add_argument(
+        "--self-test",
+        action="store_true",
+        help="check the models, speech, streaming and folders; exit 0 when all pass",
+    )
     p.add_argument("-v", "--verbose", action="store_true", help="debug logging on stderr")
     g = p.add_argument_group("input (headless)")
     g.add_argument("--input", metavar="FILE", help="read an audio file as the microphone")
@@ -102,6 +108,11 @@ def main(argv: list[str] | None = None) -> int:
 
         print(describe_devices())
         return 0
+    if args.self_test:
+        setup_logging(verbose=args.verbose)
+        from .selftest import main as self_test
+
+        return self_test()
     if args.headless:
         if args.input and not Path(args.input).is_file():
             parser.exit(2, f"harken: --input: no such file: {args.input}\n")
@@ -123,6 +134,10 @@ def main(argv: list[str] | None = None) -> int:
         parser.exit(2, "harken: --input, --say and --realtime need --headless\n")
     from .gui import run_gui
 
+    if os.environ.get("HARKEN_STARTUP_MARK"):  # packaging/measure_startup.py
+        from .startup_mark import install_startup_mark
+
+        install_startup_mark()
     return run_gui(args)
 
 
