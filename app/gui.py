@@ -15,13 +15,14 @@ import logging
 import os
 import signal
 import sys
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Coroutine
+from typing import Any, TypeVar
 
 from . import paths
 from .logging_setup import setup_logging
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 def _overrides(args: argparse.Namespace) -> dict[str, Any]:
@@ -140,7 +141,29 @@ def run_gui(args: argparse.Namespace) -> int:
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
     with loop:
-        return loop.run_until_complete(_main(app, args))
+        return run_on(loop, _main(app, args))
+
+
+def run_on(loop: asyncio.AbstractEventLoop, main: Coroutine[Any, Any, T]) -> T:
+    """Run ``main`` on the qasync ``loop`` as ``asyncio.run`` would run it on its own loop.
+
+    qasync installs no async-generator hooks, so an async generator abandoned mid-iteration
+    (an httpx stream cut off by a cancel) would be finalized by the garbage collector outside
+    the loop and its cleanup would fail ("Exception ignored … NoEventLoopError"). asyncio's
+    hooks are installed while ``main`` runs, and generators still open are closed at the end.
+    """
+    hooks = sys.get_asyncgen_hooks()
+    firstiter = getattr(loop, "_asyncgen_firstiter_hook", None)
+    finalizer = getattr(loop, "_asyncgen_finalizer_hook", None)
+    if firstiter is not None and finalizer is not None:  # any asyncio.BaseEventLoop has them
+        sys.set_asyncgen_hooks(firstiter=firstiter, finalizer=finalizer)
+    try:
+        return loop.run_until_complete(main)
+    finally:
+        try:
+            loop.run_until_complete(loop.shutdown_asyncgens())
+        finally:
+            sys.set_asyncgen_hooks(*hooks)
 
 
 async def _main(app: Any, args: argparse.Namespace, session: DesktopSession | None = None) -> int:
@@ -190,24 +213,30 @@ async def _main(app: Any, args: argparse.Namespace, session: DesktopSession | No
 
     instance = InstanceServer(bring_forward)
     app.setQuitOnLastWindowClosed(False)
-    app.aboutToQuit.connect(lambda: done.is_set() or quit_app())
+
+    def about_to_quit() -> None:
+        if not done.is_set():
+            quit_app()
+
+    app.aboutToQuit.connect(about_to_quit)
     loop = asyncio.get_running_loop()
     handled = _quit_on_signals(loop, quit_app)
     starting = loop.create_task(session.bridge.start())
-    if session.first_run:
-        from .first_run import detect
-
-        try:
-            desktop.window.show_offers(await detect())
-        except Exception:  # detection is a courtesy; never block start-up on it
-            log.exception("first-run detection failed")
     try:
+        if session.first_run:
+            from .first_run import detect
+
+            try:
+                desktop.window.show_offers(await detect())
+            except Exception:  # detection is a courtesy; never block start-up on it
+                log.exception("first-run detection failed")
         await done.wait()
     finally:
         for signum in handled:
             loop.remove_signal_handler(signum)
-    starting.cancel()
-    instance.close()
+        app.aboutToQuit.disconnect(about_to_quit)  # the app object outlives this window
+        starting.cancel()
+        instance.close()
     return 0
 
 

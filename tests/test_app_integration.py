@@ -12,9 +12,11 @@ window signals, never slept on.
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -356,3 +358,34 @@ def test_a_corrupt_settings_file_is_reported_in_the_window(
     assert lines[0]["state"] == "loading"
     assert lines[-1]["state"] == "idle" and lines[-1]["mic"] is True
     assert "Your settings file was damaged" in lines[-1]["conversation"]
+
+
+def test_the_app_loop_closes_abandoned_async_generators_on_the_loop(qt_async: QtAsync) -> None:
+    """An httpx stream cut off by a cancel leaves its byte-stream generator suspended; when
+    the garbage collector frees it, its async cleanup must run as a task on the app's loop
+    (as under ``asyncio.run``), not synchronously outside it."""
+    cleaned_up_in: list[asyncio.Task[Any] | None] = []
+
+    async def scenario() -> None:
+        done = asyncio.Event()
+
+        async def body() -> AsyncIterator[int]:
+            try:
+                yield 1
+                yield 2
+            finally:
+                await asyncio.sleep(0)  # async cleanup, like httpcore closing a response
+                cleaned_up_in.append(asyncio.current_task())
+                done.set()
+
+        stream = body()
+        assert await anext(stream) == 1
+        cycle: list[object] = [stream]
+        cycle.append(cycle)  # only the cyclic garbage collector can free it now
+        del stream, cycle
+        loop = asyncio.get_running_loop()
+        loop.call_soon(gc.collect)  # from a plain callback, outside any task
+        await asyncio.wait_for(done.wait(), 5)
+
+    qt_async.run(scenario())
+    assert len(cleaned_up_in) == 1 and cleaned_up_in[0] is not None

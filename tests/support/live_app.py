@@ -8,8 +8,8 @@ model (loaded once per test module) and the microphone, a ``CueMicrophone``
 that replays audio through the real ``MicrophoneSource`` callback path.
 
 - ``qt_async`` (fixture) → ``QtAsync.run(coro, timeout_s)``: run a scenario
-  coroutine on the qasync loop; errors the loop could not deliver (a task that
-  died unobserved) fail the test.
+  coroutine on a new qasync loop, the way ``harken`` runs (``app.gui.run_on``);
+  errors the loop could not deliver (a task that died unobserved) fail the test.
 - ``CueMicrophone(speed=…)``: a ``FakeSoundDevice`` that hears digital silence
   until ``say(clip)``; the clip starts a few blocks after the current position,
   so a test can speak *after* it pressed Space.
@@ -51,27 +51,29 @@ T = TypeVar("T")
 
 
 class QtAsync:
-    """A qasync event loop over the running QApplication, for one test."""
+    """Runs coroutines the way ``harken`` runs ``_main``: each ``run`` on a new qasync loop
+    over the test's QApplication, through ``app.gui.run_on``."""
 
     def __init__(self, app: QApplication) -> None:
-        self.loop = qasync.QEventLoop(app)
+        self.app = app
         self.errors: list[dict[str, Any]] = []
-        self.loop.set_exception_handler(lambda _loop, context: self.errors.append(context))
 
     def run(self, coro: Coroutine[Any, Any, T], timeout_s: float = 90.0) -> T:
         async def bounded() -> T:
             async with asyncio.timeout(timeout_s):
                 return await coro
 
-        return self.loop.run_until_complete(bounded())
-
-    def close(self) -> None:
-        pending = [t for t in asyncio.all_tasks(self.loop) if not t.done()]
-        for task in pending:
-            task.cancel()
-        if pending:
-            self.loop.run_until_complete(asyncio.wait(pending, timeout=5))
-        self.loop.close()
+        loop = qasync.QEventLoop(self.app)
+        loop.set_exception_handler(lambda _loop, context: self.errors.append(context))
+        try:
+            return gui.run_on(loop, bounded())
+        finally:
+            pending = [t for t in asyncio.all_tasks(loop) if not t.done()]
+            for task in pending:
+                task.cancel()
+            if pending:
+                loop.run_until_complete(asyncio.wait(pending, timeout=5))
+            loop.close()
 
 
 @pytest.fixture
@@ -83,7 +85,6 @@ def qt_async(qapp: QApplication) -> Iterator[QtAsync]:
     runner = QtAsync(qapp)
     try:
         yield runner
-        runner.close()
         assert not runner.errors, f"unhandled errors on the event loop: {runner.errors}"
     finally:
         saved.restore(qapp)
