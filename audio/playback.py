@@ -147,17 +147,7 @@ class SpeechPlayer:
     def open(self) -> None:
         """Open and start the output stream if it is not running (blocking, may raise
         ``SpeechOutputError``). ``enqueue`` calls it; call it ahead to keep that fast."""
-        with self._open_lock:
-            if self._handle is not None or self._closed:
-                return
-            handle = _StreamHandle()
-            handle.stream = self._create_stream(handle)
-            with self._lock:
-                self._handle = handle
-                self._idle_since = time.monotonic()  # the idle timer starts with the stream
-            threading.Thread(
-                target=self._close_when_idle, args=(handle,), name="speech-idle", daemon=True
-            ).start()
+        self._open_with(None)
 
     def enqueue(
         self, audio: npt.NDArray[np.float32], text: str = "", *, tag: object = None
@@ -165,13 +155,40 @@ class SpeechPlayer:
         """Queue a chunk (float32 mono at ``sample_rate_hz``). Raises SpeechOutputError
         when no output device can be opened; the chunk is then dropped."""
         samples = np.ascontiguousarray(np.asarray(audio, dtype=np.float32).reshape(-1))
-        self.open()
-        with self._lock:
-            if self._closed:
+        self._open_with(_Chunk(samples, text, tag))
+
+    def _open_with(self, chunk: _Chunk | None) -> None:
+        """Make sure a stream runs and queue ``chunk`` in the same critical section that
+        finds or installs it, so the idle closer can never retire the stream in between
+        and leave the chunk queued with nothing playing it."""
+        with self._open_lock:
+            with self._lock:
+                if self._closed:
+                    return
+                if self._handle is not None:
+                    self._queue_locked(chunk)
+                    return
+            handle = _StreamHandle()
+            handle.stream = self._create_stream(handle)
+            with self._lock:
+                closed_meanwhile = self._closed
+                if not closed_meanwhile:
+                    self._handle = handle
+                    self._idle_since = time.monotonic()  # the idle timer starts here
+                    self._queue_locked(chunk)
+            if closed_meanwhile:
+                self._shut(handle)
                 return
-            self._queue.append(_Chunk(samples, text, tag))
-            self._idle_since = None
-            self._cond.notify_all()
+            threading.Thread(
+                target=self._close_when_idle, args=(handle,), name="speech-idle", daemon=True
+            ).start()
+
+    def _queue_locked(self, chunk: _Chunk | None) -> None:
+        if chunk is None:
+            return
+        self._queue.append(chunk)
+        self._idle_since = None
+        self._cond.notify_all()
 
     def pause(self) -> None:
         """Output silence from the next block on, keeping the queue and the position."""

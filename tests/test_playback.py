@@ -156,7 +156,23 @@ async def test_a_busy_stream_is_not_closed() -> None:
     try:
         player.enqueue(ramp(0.5), "long")
         await asyncio.wait_for(player.wait_idle(), timeout=5)
+        assert len(fake_sd.streams) == 1  # never closed and reopened while it was playing
         np.testing.assert_array_equal(sound(fake_sd.streams[0]), ramp(0.5))
+    finally:
+        player.close()
+
+
+async def test_a_chunk_is_played_even_when_the_idle_closer_wins_the_race() -> None:
+    # With no idle grace at all, the housekeeping thread retires every freshly opened
+    # stream at once; enqueue must notice and open another, never queue onto nothing.
+    fake_sd = FakeSoundDevice(speed=4.0)
+    player = SpeechPlayer(RATE, sounddevice_module=fake_sd, idle_close_s=0.0)
+    try:
+        for _ in range(20):
+            player.enqueue(ramp(0.05), "short")
+            await asyncio.wait_for(player.wait_idle(), timeout=5)
+        played = np.concatenate([sound(stream) for stream in fake_sd.streams])
+        assert np.count_nonzero(played) == 20 * ramp(0.05).size
     finally:
         player.close()
 

@@ -125,14 +125,16 @@ class FakeOutputStream:
         try:
             while not self._halt.is_set():
                 outdata = np.zeros((self.blocksize, self.channels), dtype=np.float32)
-                try:
-                    self._callback(outdata, self.blocksize, timing, _Status())
-                except (CallbackStop, CallbackAbort):
-                    break
-                except BaseException as exc:  # PortAudio would abort the stream
-                    self.callback_error = exc
-                    break
+                # The callback and the recording of its block are one step, so a test that
+                # reads the samples once the player says it is idle sees the last block too.
                 with self._cond:
+                    try:
+                        self._callback(outdata, self.blocksize, timing, _Status())
+                    except (CallbackStop, CallbackAbort):
+                        break
+                    except BaseException as exc:  # PortAudio would abort the stream
+                        self.callback_error = exc
+                        break
                     self.blocks.append(outdata.copy())
                     self._cond.notify_all()
                 self._halt.wait(period_s)
