@@ -1,0 +1,277 @@
+"""Replies from a GGUF model run in-process by llama.cpp, behind the same streaming interface
+as the HTTP providers.
+
+Generation runs in a worker thread over ``create_chat_completion(stream=True)``,
+whose chunks are OpenAI ``chat.completion.chunk`` objects: they are decoded by
+the same decoder as an OpenAI-compatible server's, so text and tool calls
+arrive as the same events. The worker checks the turn's ``CancelToken``
+between tokens and closes the generator on cancel, so at most the token
+being computed is finished (design rule 3, for a stream with no socket). A
+lock per model serialises turns: the next turn starts on the same loaded
+model as soon as the cancelled one has left it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import threading
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
+from typing import Any
+
+from .cancel import CancelToken
+from .errors import BadRequestError, ProviderError, StreamCancelled
+from .events import ChatRequest, StreamEvent
+from .local_model import (
+    LoadedModel,
+    LocalModelConfig,
+    LocalModelError,
+    ModelLoadAborted,
+    load_model,
+)
+from .openai_compat import OpenAIDecoder, chat_messages
+
+# Chat formats whose llama-cpp-python handler turns the model's output into tool calls.
+TOOL_CALL_FORMATS = frozenset(
+    {"chatml-function-calling", "functionary", "functionary-v1", "functionary-v2"}
+)
+LOCK_POLL_S = 0.05  # how often a turn waiting for the model checks its token
+_END = object()
+
+Loader = Callable[[LocalModelConfig, Callable[[float], bool]], LoadedModel]
+
+
+class LocalModelSource:
+    """One model configuration, loaded once in a worker thread and shared by every turn.
+
+    ``on_progress`` gets the fraction loaded (0..1) in the loading thread. ``close`` aborts
+    a load in progress and frees a loaded model (after the generation using it ends)."""
+
+    def __init__(
+        self,
+        config: LocalModelConfig,
+        *,
+        on_progress: Callable[[float], None] | None = None,
+        loader: Loader = load_model,
+    ) -> None:
+        self.config = config
+        self._on_progress = on_progress
+        self._loader = loader
+        self._future: concurrent.futures.Future[LoadedModel] | None = None
+        self._closed = threading.Event()
+        self._lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return f"<LocalModelSource {self.config.model_path}>"
+
+    def start(self) -> concurrent.futures.Future[LoadedModel]:
+        """Begin loading (once); the future holds the model or the ``LocalModelError``."""
+        with self._lock:
+            if self._future is None:
+                self._future = concurrent.futures.Future()
+                self._future.set_running_or_notify_cancel()
+                threading.Thread(
+                    target=self._load, name="harken-local-model-load", daemon=True
+                ).start()
+            return self._future
+
+    def _load(self) -> None:
+        assert self._future is not None
+        try:
+            model = self._loader(self.config, self._progress)
+        except BaseException as exc:  # handed to whoever awaits the model
+            self._future.set_exception(exc)
+            return
+        if self._closed.is_set():
+            model.close()
+            self._future.set_exception(
+                ModelLoadAborted("The local model was replaced.", provider="Local model")
+            )
+            return
+        self._future.set_result(model)
+
+    def _progress(self, fraction: float) -> bool:
+        if self._on_progress is not None:
+            self._on_progress(fraction)
+        return not self._closed.is_set()
+
+    @property
+    def loaded(self) -> LoadedModel | None:
+        future = self._future
+        if future is None or not future.done() or future.exception() is not None:
+            return None
+        return future.result()
+
+    async def get(self, cancel: CancelToken | None = None) -> LoadedModel:
+        """The loaded model, waiting for the load; raises its ``LocalModelError``, or
+        ``StreamCancelled`` if ``cancel`` is set first (the load goes on)."""
+        future = asyncio.wrap_future(self.start())
+        if future.done() or cancel is None:
+            return await future
+        waiter: asyncio.Future[Any] = asyncio.ensure_future(cancel.wait())
+        pending: set[asyncio.Future[Any]] = {future, waiter}
+        try:
+            await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            waiter.cancel()
+        if not future.done():
+            future.add_done_callback(_retrieve)
+            raise StreamCancelled(cancel.reason or "cancelled")
+        return future.result()
+
+    def close(self) -> None:
+        """Abort a load in progress; free the model once no generation uses it (blocks
+        for at most one token)."""
+        self._closed.set()
+        model = self.loaded
+        if model is not None:
+            model.close()
+
+
+def _retrieve(future: asyncio.Future[Any]) -> None:
+    if not future.cancelled():
+        future.exception()
+
+
+class LocalProvider:
+    """A :class:`~providers.base.Provider` over a :class:`LocalModelSource`."""
+
+    def __init__(self, source: LocalModelSource, name: str = "Local model") -> None:
+        self.source = source
+        self.name = name
+
+    def __repr__(self) -> str:
+        return f"<LocalProvider {self.source.config.model_path}>"
+
+    def stream(self, request: ChatRequest, cancel: CancelToken) -> AsyncIterator[StreamEvent]:
+        return self._stream(request, cancel)
+
+    async def _stream(
+        self, request: ChatRequest, cancel: CancelToken
+    ) -> AsyncGenerator[StreamEvent, None]:
+        cancel.raise_if_cancelled()
+        model = await self.source.get(cancel)
+        loop = asyncio.get_running_loop()
+        queue: asyncio.Queue[Any] = asyncio.Queue()
+
+        def push(item: Any) -> None:
+            try:
+                loop.call_soon_threadsafe(queue.put_nowait, item)
+            except RuntimeError:  # the loop is closed: nobody is listening any more
+                pass
+
+        abandoned = threading.Event()  # the consumer stopped reading without a cancel
+
+        def should_stop() -> bool:
+            return cancel.cancelled or abandoned.is_set()
+
+        forget = cancel.add_callback(lambda: push(_END))  # wakes the reader at once
+        worker = threading.Thread(
+            target=generate,
+            args=(model, completion_kwargs(request, model), should_stop, push, self.name),
+            name="harken-local-generate",
+            daemon=True,
+        )
+        worker.start()
+        decoder = OpenAIDecoder(self.name)
+        try:
+            while True:
+                item = await queue.get()
+                cancel.raise_if_cancelled()
+                if item is _END:
+                    break
+                if isinstance(item, BaseException):
+                    raise item
+                for event in decoder.feed_chunk(item):
+                    yield event
+            for event in decoder.finish():
+                yield event
+        finally:
+            abandoned.set()
+            forget()
+
+
+def completion_kwargs(request: ChatRequest, model: LoadedModel) -> dict[str, Any]:
+    """``create_chat_completion`` arguments for ``request`` (without ``stream``)."""
+    messages = chat_messages(request)
+    for message in messages:
+        if message.get("content") is None:  # llama-cpp-python's formatters expect text
+            message["content"] = ""
+    kwargs: dict[str, Any] = {"messages": messages}
+    if request.tools and supports_tools(model):
+        kwargs["tools"] = [
+            {
+                "type": "function",
+                "function": {
+                    "name": tool.name,
+                    "description": tool.description,
+                    "parameters": tool.parameters,
+                },
+            }
+            for tool in request.tools
+        ]
+        kwargs["tool_choice"] = "auto"
+    if request.max_tokens is not None:
+        kwargs["max_tokens"] = request.max_tokens
+    if request.temperature is not None:
+        kwargs["temperature"] = request.temperature
+    return kwargs
+
+
+def supports_tools(model: LoadedModel) -> bool:
+    """Tools are offered only where the chat handler turns the model's output into tool
+    calls; elsewhere the model would speak its tool-call syntax aloud."""
+    return getattr(model.llama, "chat_handler", None) is not None or (
+        model.chat_format in TOOL_CALL_FORMATS
+    )
+
+
+def generate(
+    model: LoadedModel,
+    kwargs: dict[str, Any],
+    should_stop: Callable[[], bool],
+    push: Callable[[Any], None],
+    name: str,
+) -> None:
+    """The worker thread: one reply's chunks to ``push``, then the end marker. Stops before
+    asking llama.cpp for another token once ``should_stop()``."""
+    while not model.lock.acquire(timeout=LOCK_POLL_S):  # the previous turn is leaving
+        if should_stop():
+            push(_END)
+            return
+    try:
+        if should_stop():
+            return
+        chunks = model.llama.create_chat_completion(**kwargs, stream=True)
+        try:
+            for chunk in chunks:
+                if should_stop():
+                    break
+                push(chunk)
+        finally:
+            chunks.close()  # frees the generator's state; no further token is evaluated
+    except Exception as exc:
+        push(_generation_error(exc, model, name))
+    finally:
+        model.lock.release()
+        push(_END)
+
+
+def _generation_error(exc: Exception, model: LoadedModel, name: str) -> ProviderError:
+    if isinstance(exc, ProviderError):
+        return exc
+    text = str(exc)
+    if "context window" in text or ("exceed" in text and "token" in text):
+        return BadRequestError(
+            f"The conversation no longer fits the local model's context of "
+            f"{model.config.context_length} tokens. Start a new conversation, or raise "
+            "Context length in Settings → Provider.",
+            provider=name,
+        )
+    if type(exc).__module__.startswith("jinja2"):
+        return BadRequestError(
+            f"The model's chat template could not format the conversation ({text}). "
+            "Choose another chat format in Settings → Provider.",
+            provider=name,
+        )
+    return LocalModelError(f"llama.cpp failed while generating: {text}", provider=name)
