@@ -16,7 +16,8 @@ import time
 from collections.abc import Callable
 
 from providers import LocalModelConfig, LocalModelError, LocalModelSource
-from providers.local_model import ModelLoadAborted
+from providers.local import Loader
+from providers.local_model import ModelLoadAborted, load_model
 
 from . import events as ev
 
@@ -26,8 +27,9 @@ PROGRESS_STEP = 0.1  # publish every 10 % of the load
 
 
 class LocalModelHost:
-    def __init__(self, emit: Callable[[ev.Event], None]) -> None:
+    def __init__(self, emit: Callable[[ev.Event], None], *, loader: Loader = load_model) -> None:
         self._emit = emit
+        self._loader = loader
         self._source: LocalModelSource | None = None
         self._watch: asyncio.Task[None] | None = None
         self._closing: set[asyncio.Future[None]] = set()
@@ -44,7 +46,9 @@ class LocalModelHost:
             return self._source
         self.release()
         self.error = None
-        self._source = LocalModelSource(config, on_progress=self._progress_callback(config))
+        self._source = LocalModelSource(
+            config, on_progress=self._progress_callback(config), loader=self._loader
+        )
         if _loop_running():
             self.start()
         return self._source

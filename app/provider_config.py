@@ -57,6 +57,7 @@ def local_provider_config(resolved: Resolved) -> ProviderConfig:
         chat_format=local.chat_format.strip(),
         context_length=local.context_length,
         threads=local.threads,
+        max_reply_tokens=local.max_reply_tokens,
     )
     return ProviderConfig(
         kind="local",

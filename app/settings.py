@@ -94,6 +94,7 @@ class LocalSettings:
     chat_format: str = ""  # "" = the model's own template (GGUF metadata); or a format name
     context_length: int = 4096  # tokens
     threads: int = 0  # 0 = llama.cpp's choice (half the cores)
+    max_reply_tokens: int = 1024  # a spoken reply longer than this is cut
 
 
 @dataclass
@@ -154,6 +155,7 @@ RANGES: dict[str, tuple[int, int]] = {
     "audio.hangover_ms": (100, 5000),
     "local.context_length": (256, 131072),
     "local.threads": (0, 256),
+    "local.max_reply_tokens": (16, 32768),
 }
 
 

@@ -211,8 +211,7 @@ def completion_kwargs(request: ChatRequest, model: LoadedModel) -> dict[str, Any
             for tool in request.tools
         ]
         kwargs["tool_choice"] = "auto"
-    if request.max_tokens is not None:
-        kwargs["max_tokens"] = request.max_tokens
+    kwargs["max_tokens"] = request.max_tokens or model.config.max_reply_tokens
     if request.temperature is not None:
         kwargs["temperature"] = request.temperature
     return kwargs

@@ -17,6 +17,7 @@ import contextlib
 import ctypes
 import importlib
 import importlib.util
+import logging
 import os
 import threading
 from collections.abc import Callable, Iterator
@@ -47,6 +48,7 @@ LLAMA_CMAKE_ARGS = (
 INSTALL_COMMAND = f"CMAKE_ARGS=\"{LLAMA_CMAKE_ARGS}\" pip install 'harken[local]'"
 
 ProgressCallback = Callable[[float], bool]  # fraction loaded → keep going?
+log = logging.getLogger("llama.cpp")
 
 
 class LocalModelError(ProviderError):
@@ -73,12 +75,15 @@ class ModelLoadAborted(LocalModelError):
 
 @dataclass(frozen=True)
 class LocalModelConfig:
-    """``chat_format`` "" takes the model's template; ``threads`` 0 lets llama.cpp choose."""
+    """``chat_format`` "" takes the model's template; ``threads`` 0 lets llama.cpp choose;
+    ``max_reply_tokens`` bounds a reply whose request sets no limit (llama.cpp would otherwise
+    go on until the context is full)."""
 
     model_path: str
     chat_format: str = FROM_METADATA
     context_length: int = 4096
     threads: int = 0
+    max_reply_tokens: int = 1024
 
     @property
     def display_name(self) -> str:
@@ -115,7 +120,7 @@ def llama_cpp_available() -> bool:
 def import_llama_cpp() -> Any:
     """The ``llama_cpp`` module, or :class:`LocalExtraMissing` with the install command."""
     try:
-        return importlib.import_module("llama_cpp")
+        llama_cpp = importlib.import_module("llama_cpp")
     except ImportError as exc:
         detail = "" if isinstance(exc, ModuleNotFoundError) else f" ({exc})"
         raise LocalExtraMissing(
@@ -123,6 +128,30 @@ def import_llama_cpp() -> Any:
             f"{detail}. Install it with: {INSTALL_COMMAND}",
             provider="Local model",
         ) from exc
+    _route_native_log(llama_cpp)
+    return llama_cpp
+
+
+_LOG_LEVELS = {3: logging.WARNING, 4: logging.ERROR}  # ggml_log_level: 1 debug, 2 info, 5 cont
+_native_log_callback: Any = None  # kept alive while llama.cpp holds it
+
+
+def _route_native_log(llama_cpp: Any) -> None:
+    """llama.cpp's own log (a thousand lines per load) goes to the ``llama.cpp`` logger,
+    not straight to stderr: warnings and errors reach the log file, the rest only at debug."""
+    global _native_log_callback
+    low_level: Any = getattr(llama_cpp, "llama_cpp", None)
+    callback_type = getattr(low_level, "llama_log_callback", None)
+    if _native_log_callback is not None or callback_type is None:
+        return
+
+    def forward(level: int, text: bytes, _user_data: ctypes.c_void_p) -> None:
+        message = text.decode("utf-8", "replace").rstrip()
+        if message:
+            log.log(_LOG_LEVELS.get(level, logging.DEBUG), "%s", message)
+
+    _native_log_callback = callback_type(forward)
+    low_level.llama_log_set(_native_log_callback, ctypes.c_void_p(0))
 
 
 def check_model_file(path: str) -> Path:
@@ -171,12 +200,15 @@ def load_model(config: LocalModelConfig, progress: ProgressCallback | None = Non
 
     try:
         with _progress_reported(llama_cpp, on_progress):
+            # verbose=False would point the whole process's stdout and stderr (file
+            # descriptors 1 and 2) at /dev/null while the model loads — losing, from other
+            # threads, headless mode's JSON events and the log. Verbose it is, for the load.
             llama = llama_cpp.Llama(
                 model_path=str(file),
                 n_ctx=config.context_length,
                 n_threads=config.threads or None,
                 chat_format=config.chat_format or None,
-                verbose=False,
+                verbose=True,
             )
     except ValueError as exc:
         if aborted.is_set():
@@ -188,6 +220,7 @@ def load_model(config: LocalModelConfig, progress: ProgressCallback | None = Non
             "model architecture this llama.cpp does not support.",
             provider="Local model",
         ) from exc
+    _quiet(llama_cpp, llama)
     metadata = getattr(llama, "metadata", {}) or {}
     template = metadata.get("tokenizer.chat_template", "")
     if not config.chat_format and not template:
@@ -198,6 +231,15 @@ def load_model(config: LocalModelConfig, progress: ProgressCallback | None = Non
         chat_format=str(llama.chat_format),
         has_tool_template="tool" in template and llama.chat_format == "chat_template.default",
     )
+
+
+def _quiet(llama_cpp: Any, llama: Any) -> None:
+    """After the load: no per-reply timings on stderr, llama.cpp's own log errors only."""
+    llama.verbose = False
+    logger = getattr(llama_cpp, "_logger", None)
+    set_verbose = getattr(logger, "set_verbose", None)
+    if set_verbose is not None:
+        set_verbose(False)
 
 
 _PARAMS_LOCK = threading.Lock()

@@ -20,6 +20,7 @@ def test_local_section_round_trips(tmp_path: Path) -> None:
     s.local.chat_format = "chatml"
     s.local.context_length = 8192
     s.local.threads = 3
+    s.local.max_reply_tokens = 256
     path = save_settings(s, tmp_path / "settings.toml")
     text = path.read_text()
     assert "[local]" in text
