@@ -7,6 +7,7 @@ The file is picked with a file dialog (injectable, so tests need no dialog).
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -38,6 +39,12 @@ MISSING_EXTRA = (
     f"Harken's Python environment, then restart Harken:\n\n{INSTALL_COMMAND}\n\n"
     "The CMAKE_ARGS build a portable library; the default build for the exact processor "
     "crashes on some CPUs."
+)
+
+BUNDLE_WITHOUT_EXTRA = (
+    "This packaged Harken does not include llama.cpp. For a model run inside Harken, install "
+    f"Harken with pip and the extra:\n\n{INSTALL_COMMAND}\n\nOr run a local server (Ollama, "
+    "LM Studio, llama.cpp's llama-server) and choose its preset above."
 )
 
 FileChooser = Callable[[QWidget, str], str]
@@ -77,7 +84,8 @@ class LocalModelGroup(QGroupBox):
         low, high = RANGES["local.threads"]
         self.threads.setRange(low, high)
         self.threads.setSpecialValueText("Automatic")
-        self.note = QLabel(MODELS_HINT if self.available else MISSING_EXTRA, self)
+        missing = BUNDLE_WITHOUT_EXTRA if getattr(sys, "frozen", False) else MISSING_EXTRA
+        self.note = QLabel(MODELS_HINT if self.available else missing, self)
         self.note.setWordWrap(True)
         self.note.setProperty("hint", True)
         self.note.setAccessibleName("Local model note")
