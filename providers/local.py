@@ -15,13 +15,14 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import json
 import threading
 from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from typing import Any
 
 from .cancel import CancelToken
 from .errors import BadRequestError, ProviderError, StreamCancelled
-from .events import ChatRequest, StreamEvent
+from .events import ChatRequest, Done, StreamEvent, TextDelta
 from .local_model import (
     LoadedModel,
     LocalModelConfig,
@@ -30,6 +31,7 @@ from .local_model import (
     load_model,
 )
 from .openai_compat import OpenAIDecoder, chat_messages
+from .tagged_tool_calls import TaggedToolCalls
 
 # Chat formats whose llama-cpp-python handler turns the model's output into tool calls.
 TOOL_CALL_FORMATS = frozenset(
@@ -174,6 +176,7 @@ class LocalProvider:
         )
         worker.start()
         decoder = OpenAIDecoder(self.name)
+        tagged = TaggedToolCalls(self.name) if writes_tagged_calls(request, model) else None
         try:
             while True:
                 item = await queue.get()
@@ -182,13 +185,40 @@ class LocalProvider:
                     break
                 if isinstance(item, BaseException):
                     raise item
-                for event in decoder.feed_chunk(item):
+                for event in _lift_calls(decoder.feed_chunk(item), tagged):
                     yield event
-            for event in decoder.finish():
+            for event in _lift_calls(decoder.finish(), tagged):
                 yield event
         finally:
             abandoned.set()
             forget()
+
+
+def _lift_calls(events: list[StreamEvent], tagged: TaggedToolCalls | None) -> list[StreamEvent]:
+    """Text deltas through the tag filter; its calls go out just before ``Done``."""
+    if tagged is None:
+        return events
+    lifted: list[StreamEvent] = []
+    for event in events:
+        if isinstance(event, TextDelta):
+            text = tagged.feed(event.text)
+            if text:
+                lifted.append(TextDelta(text))
+        elif isinstance(event, Done):
+            rest = tagged.finish()
+            if rest:
+                lifted.append(TextDelta(rest))
+            lifted.extend(tagged.calls)
+            reason = "tool_calls" if tagged.calls else event.finish_reason
+            lifted.append(Done(reason, event.usage))
+        else:
+            lifted.append(event)
+    return lifted
+
+
+def writes_tagged_calls(request: ChatRequest, model: LoadedModel) -> bool:
+    """The model's own template asks for ``<tool_call>`` tags, and tools are offered."""
+    return bool(request.tools) and model.has_tool_template
 
 
 def completion_kwargs(request: ChatRequest, model: LoadedModel) -> dict[str, Any]:
@@ -197,6 +227,9 @@ def completion_kwargs(request: ChatRequest, model: LoadedModel) -> dict[str, Any
     for message in messages:
         if message.get("content") is None:  # llama-cpp-python's formatters expect text
             message["content"] = ""
+        if model.has_tool_template:  # Hugging Face templates render arguments as objects
+            for call in message.get("tool_calls", ()):
+                call["function"]["arguments"] = _as_object(call["function"]["arguments"])
     kwargs: dict[str, Any] = {"messages": messages}
     if request.tools and supports_tools(model):
         kwargs["tools"] = [
@@ -218,11 +251,22 @@ def completion_kwargs(request: ChatRequest, model: LoadedModel) -> dict[str, Any
 
 
 def supports_tools(model: LoadedModel) -> bool:
-    """Tools are offered only where the chat handler turns the model's output into tool
-    calls; elsewhere the model would speak its tool-call syntax aloud."""
-    return getattr(model.llama, "chat_handler", None) is not None or (
-        model.chat_format in TOOL_CALL_FORMATS
+    """Tools are offered only where the model's tool calls come back as calls: a handler
+    that returns them, or a template whose ``<tool_call>`` tags are lifted out of the text.
+    Elsewhere the model would speak its tool-call syntax aloud."""
+    return (
+        getattr(model.llama, "chat_handler", None) is not None
+        or model.chat_format in TOOL_CALL_FORMATS
+        or model.has_tool_template
     )
+
+
+def _as_object(arguments: str) -> Any:
+    try:
+        value = json.loads(arguments or "{}")
+    except ValueError:
+        return arguments
+    return value if isinstance(value, dict) else arguments
 
 
 def generate(
@@ -248,7 +292,9 @@ def generate(
                     break
                 push(chunk)
         finally:
-            chunks.close()  # frees the generator's state; no further token is evaluated
+            close = getattr(chunks, "close", None)  # a generator: no further token is evaluated
+            if close is not None:
+                close()
     except Exception as exc:
         push(_generation_error(exc, model, name))
     finally:

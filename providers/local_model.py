@@ -98,7 +98,7 @@ class LoadedModel:
     config: LocalModelConfig
     llama: Any
     chat_format: str  # the format in use: a name, or "chat_template.default" (from metadata)
-    has_tool_template: bool = False  # the metadata template knows about tools
+    has_tool_template: bool = False  # the metadata template asks for <tool_call> tags
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
@@ -229,7 +229,8 @@ def load_model(config: LocalModelConfig, progress: ProgressCallback | None = Non
         config=config,
         llama=llama,
         chat_format=str(llama.chat_format),
-        has_tool_template="tool" in template and llama.chat_format == "chat_template.default",
+        has_tool_template="<tool_call>" in template
+        and llama.chat_format == "chat_template.default",
     )
 
 

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from providers import (
+    AssistantMessage,
     CancelToken,
     ChatRequest,
     Done,
@@ -28,6 +29,7 @@ from providers import (
     StreamCancelled,
     TextDelta,
     ToolCall,
+    ToolResultMessage,
     ToolSpec,
     UserMessage,
     create_provider,
@@ -212,6 +214,38 @@ async def test_tool_calls_are_assembled_into_the_same_events(source: LocalModelS
         ToolCall("call_1", "now", '{"tz": "UTC"}'),
         Done("tool_calls"),
     ]
+
+
+async def test_tool_calls_written_in_tags_are_run_not_spoken(source: LocalModelSource) -> None:
+    """A template that asks for ``<tool_call>`` tags (Qwen2.5 and others): the tools are
+    passed to it, and the tagged call the model writes becomes a ToolCall, not text."""
+    model = await source.get()
+    seen: dict[str, Any] = {}
+    text = 'Checking. <tool_call>\n{"name": "now", "arguments": {"tz": "UTC"}}\n</tool_call>'
+
+    def handler(**kwargs: Any) -> Iterator[dict[str, Any]]:
+        seen.update(kwargs)
+        pieces = [text[i : i + 4] for i in range(0, len(text), 4)]
+        chunks = [{"choices": [{"delta": {"content": p}, "finish_reason": None}]} for p in pieces]
+        return iter([*chunks, {"choices": [{"delta": {}, "finish_reason": "stop"}]}])
+
+    model.llama.chat_handler, model.has_tool_template = handler, True
+    tool = ToolSpec("now", "The current time")
+    previous = AssistantMessage("", (ToolCall("call_9", "now", '{"tz": "CET"}'),))
+    req = ChatRequest(
+        model="",
+        messages=[UserMessage("Time?"), previous, ToolResultMessage("call_9", "now", "12:00")],
+        tools=[tool],
+    )
+    try:
+        events = await collect(LocalProvider(source).stream(req, CancelToken()))
+    finally:
+        model.llama.chat_handler, model.has_tool_template = None, False
+    assert "".join(e.text for e in events if isinstance(e, TextDelta)) == "Checking. "
+    assert events[-2:] == [ToolCall("call_0", "now", '{"tz": "UTC"}'), Done("tool_calls")]
+    assert seen["tools"][0]["function"]["name"] == "now"
+    # Hugging Face templates render earlier calls' arguments as objects, not JSON strings
+    assert seen["messages"][1]["tool_calls"][0]["function"]["arguments"] == {"tz": "CET"}
 
 
 async def test_tools_are_not_offered_to_a_template_that_cannot_return_them(
