@@ -171,6 +171,26 @@ async def test_two_turns_in_a_row_reuse_the_loaded_model(source: LocalModelSourc
     assert (await source.get()) is model
 
 
+async def test_twenty_interrupts_leave_no_generation_behind(source: LocalModelSource) -> None:
+    provider = LocalProvider(source)
+    model = await source.get()
+    with CountingEval(model.llama) as evals:
+        for turn in range(20):
+            token = CancelToken()
+            with pytest.raises(StreamCancelled):
+                async for event in provider.stream(request(f"Story {turn}: once upon", 200), token):
+                    if isinstance(event, TextDelta):
+                        token.cancel("barge-in")
+        workers = [t for t in threading.enumerate() if t.name == "harken-local-generate"]
+        for worker in workers:
+            await asyncio.to_thread(worker.join, HANG_S)
+    assert not any(worker.is_alive() for worker in workers)
+    # each turn: the prompt, the token shown, at most one more (not 200)
+    assert len(evals.starts) <= 20 * 4, len(evals.starts)
+    events = await collect(provider.stream(request("Hello", 4), CancelToken()))
+    assert isinstance(events[-1], Done)  # the model is free for the next turn
+
+
 async def test_a_cancelled_token_streams_nothing(source: LocalModelSource) -> None:
     token = CancelToken()
     token.cancel("before start")
