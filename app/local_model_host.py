@@ -16,8 +16,8 @@ import time
 from collections.abc import Callable
 
 from providers import LocalModelConfig, LocalModelError, LocalModelSource
-from providers.local import Loader
 from providers.local_model import ModelLoadAborted, load_model
+from providers.local_source import Loader
 
 from . import events as ev
 

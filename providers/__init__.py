@@ -37,7 +37,7 @@ from .events import (
     UserMessage,
 )
 from .factory import create_provider, new_http_client
-from .local import LocalModelSource, LocalProvider
+from .local import LocalProvider
 from .local_model import (
     COMMON_CHAT_FORMATS,
     INSTALL_COMMAND,
@@ -49,6 +49,7 @@ from .local_model import (
     ModelFileUnreadable,
     llama_cpp_available,
 )
+from .local_source import LocalModelSource
 from .retry import RetryPolicy
 
 __all__ = [

@@ -14,7 +14,8 @@ from .anthropic import AnthropicWire
 from .azure import AzureWire
 from .base import Provider
 from .config import ProviderConfig
-from .local import LocalModelSource, LocalProvider
+from .local import LocalProvider
+from .local_source import LocalModelSource
 from .openai_compat import OpenAIWire
 from .provider import SseProvider, WireFormat
 
