@@ -27,7 +27,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="A desktop voice assistant you can talk over.",
         epilog="Environment: OPENAI_API_KEY, OPENAI_BASE_URL, ANTHROPIC_API_KEY, "
         "AZURE_OPENAI_API_KEY, AZURE_OPENAI_ENDPOINT, OPENAI_API_VERSION, HARKEN_PROVIDER, "
-        "HARKEN_BASE_URL, HARKEN_MODEL override the settings file; flags override both.",
+        "HARKEN_BASE_URL, HARKEN_MODEL, HARKEN_LOCAL_MODEL override the settings file; flags "
+        "override both.",
     )
     p.add_argument("--version", action="version", version=f"harken {app_version()}")
     p.add_argument("--headless", action="store_true", help="run without a window, JSON on stdout")
@@ -51,13 +52,26 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--output-device", help="speaker name or index")
     g.add_argument("--whisper-model", help="'bundled', a model directory, or a model name")
     g = p.add_argument_group("provider")
-    g.add_argument("--provider", choices=["openai", "anthropic", "azure"])
+    g.add_argument("--provider", choices=["openai", "anthropic", "azure", "local"])
     g.add_argument("--base-url", help="e.g. http://localhost:11434/v1 (OpenAI-compatible)")
     g.add_argument("--model", help="model name (Azure: deployment name)")
     g.add_argument("--api-key", help="API key (prefer the environment variable)")
     g.add_argument("--api-version", help="Azure OpenAI api-version")
     g.add_argument("--system-prompt", help="replace the default system prompt")
+    g = p.add_argument_group("local model (--provider local, needs harken[local])")
+    g.add_argument(
+        "--local-model", metavar="PATH", help="a .gguf model file (implies --provider local)"
+    )
+    g.add_argument("--chat-format", help="e.g. chatml, llama-3 (default: the model's own template)")
+    g.add_argument("--context-length", type=int, help="context window in tokens (default 4096)")
+    g.add_argument("--threads", type=int, help="CPU threads for generation (default: half)")
     return p
+
+
+def local_overrides(args: argparse.Namespace) -> dict[str, Any]:
+    """The local-model flags as settings overrides (None = not given)."""
+    names = ("local_model", "chat_format", "context_length", "threads")
+    return {name: getattr(args, name, None) for name in names}
 
 
 def headless_options(args: argparse.Namespace) -> Any:
@@ -85,6 +99,7 @@ def headless_options(args: argparse.Namespace) -> Any:
         "output_device": args.output_device,
         "speech_output": False if args.no_tts else None,
         "barge_in": False if args.no_barge_in else None,
+        **local_overrides(args),
     }
     try:
         resolved = resolve(loaded.settings, os.environ, overrides)

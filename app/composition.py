@@ -29,6 +29,7 @@ from providers import Provider, ProviderConfig, create_provider, new_http_client
 from . import events as ev
 from .controller import AgentController
 from .input_pump import InputPump
+from .local_model_host import LocalModelHost
 from .logging_setup import register_secret
 from .settings import Settings, tool_permissions
 from .tools import build_default_registry
@@ -95,6 +96,7 @@ class Components:
     client: Any
     options: RuntimeOptions
     provider_config: ProviderConfig
+    local_host: LocalModelHost
     stt_description: str = ""
     # Opens the microphone for the device in the options; MicrophoneSource(device) by default.
     microphone_factory: Callable[[str | int | None], AudioSource] = MicrophoneSource
@@ -106,7 +108,9 @@ class Components:
         return self.microphone_factory(self.options.input_device)
 
     async def wait_loaded(self) -> list[str]:
-        """Wait for the models; returns warnings (fallbacks) to show."""
+        """Wait for the speech models; returns warnings (fallbacks) to show. A local LLM
+        starts loading here too, but is not waited for (see ``wait_local_model``)."""
+        self.local_host.start()
         warnings: list[str] = []
         self.stt_description = await self.transcriber.wait_loaded()
         if self.transcriber.load_warning:
@@ -116,9 +120,16 @@ class Components:
             warnings.append(speech_warning)
         return warnings
 
+    async def wait_local_model(self) -> list[str]:
+        """Wait for the local model, if one is configured; returns its error, if any."""
+        if self.local_host.source is None:
+            return []
+        error = await self.local_host.wait()
+        return [error] if error else []
+
     def reconfigure_provider(self, config: ProviderConfig) -> Provider:
         register_secret(config.api_key)
-        provider = create_provider(config, self.client)
+        provider = _provider(config, self.client, self.local_host)
         self.controller.provider = provider
         self.controller.settings.model = config.model
         self.provider_config = config
@@ -126,6 +137,7 @@ class Components:
 
     async def aclose(self) -> None:
         await self.controller.close()
+        await self.local_host.aclose()
         self.speech.close()
         await asyncio.to_thread(self.transcriber.close)
         await self.client.aclose()
@@ -149,6 +161,7 @@ def build_components(
         transcriber = WhisperTranscriber(options.whisper_model)
     transcriber.start_loading()
     tts: Tts = EspeakTts() if options.voice == "system" else PiperTts()
+    local_host = LocalModelHost(emit)
     holder: list[AgentController] = []
     speech = SpeechOutput(
         tts,
@@ -157,7 +170,7 @@ def build_components(
         on_event=lambda name, turn_id, detail: holder[0].speech_event(name, turn_id, detail),
     )
     controller = AgentController(
-        provider=create_provider(config, client),
+        provider=_provider(config, client, local_host),
         model=config.model,
         transcriber=transcriber,
         speech=speech,
@@ -180,4 +193,13 @@ def build_components(
         options=options,
         provider_config=config,
         microphone_factory=microphone_factory or MicrophoneSource,
+        local_host=local_host,
     )
+
+
+def _provider(config: ProviderConfig, client: Any, local_host: LocalModelHost) -> Provider:
+    """The provider for ``config``; a local one runs on the host's (kept) model."""
+    if config.kind == "local" and config.local is not None:
+        return create_provider(config, client, local_source=local_host.source_for(config.local))
+    local_host.release()
+    return create_provider(config, client)

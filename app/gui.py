@@ -26,6 +26,8 @@ T = TypeVar("T")
 
 
 def _overrides(args: argparse.Namespace) -> dict[str, Any]:
+    from .cli import local_overrides
+
     return {
         "provider": args.provider,
         "base_url": args.base_url,
@@ -39,6 +41,7 @@ def _overrides(args: argparse.Namespace) -> dict[str, Any]:
         "output_device": args.output_device,
         "speech_output": False if args.no_tts else None,
         "barge_in": False if args.no_barge_in else None,
+        **local_overrides(args),
     }
 
 

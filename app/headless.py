@@ -60,6 +60,7 @@ async def run_headless(options: Any, *, args: Any, out: TextIO = sys.stdout) -> 
 async def _run(components: Components, args: Any, printer: JsonLinePrinter) -> int:
     controller = components.controller
     warnings = await components.wait_loaded()
+    warnings += await components.wait_local_model()  # a script's first turn needs the LLM
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -2,11 +2,21 @@
 
 A missing base URL, model, or key for a hosted provider is a configuration
 error with a one-line reason: fatal in headless mode, shown in the window.
+So is a local model that cannot load: no file, not GGUF, or no llama.cpp extra.
 """
 
 from __future__ import annotations
 
-from providers import ProviderConfig
+from pathlib import Path
+
+from providers import (
+    INSTALL_COMMAND,
+    LocalModelConfig,
+    LocalModelError,
+    ProviderConfig,
+    llama_cpp_available,
+)
+from providers.local_model import check_model_file
 
 from .settings import API_KEY_ENV, Resolved, preset
 
@@ -21,6 +31,8 @@ def provider_config(
     """``keyring_key``: the key saved for the settings' preset; it is used only while the
     base URL is the one saved with it, so a key never goes to a server it was not saved for."""
     p = resolved.settings.provider
+    if p.kind == "local":
+        return local_provider_config(resolved)
     key = resolved.api_key
     if key is None and (saved_base_url is None or _same(saved_base_url, p.base_url)):
         key = keyring_key
@@ -38,9 +50,30 @@ def provider_config(
     )
 
 
+def local_provider_config(resolved: Resolved) -> ProviderConfig:
+    local = resolved.settings.local
+    config = LocalModelConfig(
+        model_path=local.model_path.strip(),
+        chat_format=local.chat_format.strip(),
+        context_length=local.context_length,
+        threads=local.threads,
+        max_reply_tokens=local.max_reply_tokens,
+    )
+    return ProviderConfig(
+        kind="local",
+        base_url="",
+        model=Path(config.model_path).stem,
+        display_name="Local model",
+        local=config,
+    )
+
+
 def check_usable(resolved: Resolved, config: ProviderConfig) -> None:
     """Raise ConfigError when no request could possibly succeed."""
     kind = config.kind
+    if kind == "local":
+        _check_local(config)
+        return
     if not config.base_url:
         what = "the Azure OpenAI endpoint" if kind == "azure" else "a base URL"
         raise ConfigError(f"no provider configured: give {what} with --base-url")
@@ -58,3 +91,19 @@ def check_usable(resolved: Resolved, config: ProviderConfig) -> None:
 
 def _same(a: str, b: str) -> bool:
     return a.rstrip("/") == b.rstrip("/")
+
+
+def _check_local(config: ProviderConfig) -> None:
+    if not llama_cpp_available():
+        raise ConfigError(
+            f"the local provider needs the llama.cpp extra; install it with: {INSTALL_COMMAND}"
+        )
+    path = config.local.model_path if config.local is not None else ""
+    if not path:
+        raise ConfigError(
+            "no local model configured: pass --local-model PATH.gguf or set HARKEN_LOCAL_MODEL"
+        )
+    try:
+        check_model_file(path)
+    except LocalModelError as exc:
+        raise ConfigError(exc.message) from None

@@ -37,7 +37,7 @@ class Preset:
 
     id: str
     label: str
-    kind: str  # "openai" | "anthropic" | "azure"
+    kind: str  # "openai" | "anthropic" | "azure" | "local"
     base_url: str
     default_model: str = ""
     needs_key: bool = True
@@ -51,15 +51,22 @@ PRESETS: tuple[Preset, ...] = (
     Preset("ollama", "Ollama", "openai", "http://localhost:11434/v1", needs_key=False),
     Preset("lmstudio", "LM Studio", "openai", "http://localhost:1234/v1", needs_key=False),
     Preset("llamacpp", "llama.cpp server", "openai", "http://localhost:8080/v1", needs_key=False),
+    Preset("local", "Local model (in-process)", "local", "", needs_key=False),
     Preset("custom", "Custom OpenAI-compatible", "openai", "", needs_key=False),
 )
-KIND_DEFAULT_PRESET = {"openai": "openai", "anthropic": "anthropic", "azure": "azure"}
+KIND_DEFAULT_PRESET = {
+    "openai": "openai",
+    "anthropic": "anthropic",
+    "azure": "azure",
+    "local": "local",
+}
 API_KEY_ENV = {
     "openai": "OPENAI_API_KEY",
     "anthropic": "ANTHROPIC_API_KEY",
     "azure": "AZURE_OPENAI_API_KEY",
 }
 AZURE_DEFAULT_API_VERSION = "2024-10-21"
+CUSTOM = next(p for p in PRESETS if p.id == "custom")
 
 
 def preset(preset_id: str) -> Preset:
@@ -67,7 +74,7 @@ def preset(preset_id: str) -> Preset:
     for p in PRESETS:
         if p.id == preset_id:
             return p
-    return PRESETS[-1]
+    return CUSTOM
 
 
 @dataclass
@@ -77,6 +84,17 @@ class ProviderSettings:
     base_url: str = "https://api.openai.com/v1"
     model: str = "gpt-4o-mini"
     api_version: str = ""  # Azure only
+
+
+@dataclass
+class LocalSettings:
+    """The in-process llama.cpp model (provider preset "local")."""
+
+    model_path: str = ""  # a .gguf file
+    chat_format: str = ""  # "" = the model's own template (GGUF metadata); or a format name
+    context_length: int = 4096  # tokens
+    threads: int = 0  # 0 = llama.cpp's choice (half the cores)
+    max_reply_tokens: int = 1024  # a spoken reply longer than this is cut
 
 
 @dataclass
@@ -123,16 +141,22 @@ class Settings:
     agent: AgentSettings = field(default_factory=AgentSettings)
     hotkey: HotkeySettings = field(default_factory=HotkeySettings)
     tools: ToolSettings = field(default_factory=ToolSettings)
+    local: LocalSettings = field(default_factory=LocalSettings)
 
 
 CHOICES: dict[str, tuple[str, ...]] = {
-    "provider.kind": ("openai", "anthropic", "azure"),
+    "provider.kind": ("openai", "anthropic", "azure", "local"),
     "provider.preset": tuple(p.id for p in PRESETS),
     "audio.input_mode": ("push_to_talk", "hands_free"),
     "audio.voice": ("piper-joe", "system"),
     "ui.theme": ("system", "light", "dark"),
 }
-RANGES: dict[str, tuple[int, int]] = {"audio.hangover_ms": (100, 5000)}
+RANGES: dict[str, tuple[int, int]] = {
+    "audio.hangover_ms": (100, 5000),
+    "local.context_length": (256, 131072),
+    "local.threads": (0, 256),
+    "local.max_reply_tokens": (16, 32768),
+}
 
 
 def tool_permissions(settings: Settings) -> frozenset[str]:
@@ -270,6 +294,7 @@ ENV_VARS = (
     "AZURE_OPENAI_API_KEY",
     "AZURE_OPENAI_ENDPOINT",
     "OPENAI_API_VERSION",
+    "HARKEN_LOCAL_MODEL",
 )
 # Flat command-line names → dotted setting paths ("provider" and "api_key" are special).
 FLAG_FIELDS = {
@@ -284,6 +309,10 @@ FLAG_FIELDS = {
     "whisper_model": "audio.whisper_model",
     "speech_output": "audio.speech_output",
     "system_prompt": "agent.system_prompt",
+    "local_model": "local.model_path",
+    "chat_format": "local.chat_format",
+    "context_length": "local.context_length",
+    "threads": "local.threads",
 }
 
 
@@ -320,6 +349,8 @@ def resolve(
     if env.get("HARKEN_PROVIDER"):
         _switch_provider(s, env["HARKEN_PROVIDER"], "HARKEN_PROVIDER", touched)
     flags = {k: v for k, v in (overrides or {}).items() if v is not None}
+    if "local_model" in flags and "provider" not in flags:
+        flags["provider"] = "local"  # --local-model alone means "reply with this model"
     if "provider" in flags:
         _switch_provider(s, str(flags.pop("provider")), "--provider", touched)
 
@@ -330,12 +361,14 @@ def resolve(
         ("HARKEN_BASE_URL", "provider.base_url"),
         ("HARKEN_MODEL", "provider.model"),
         ("OPENAI_API_VERSION" if kind == "azure" else None, "provider.api_version"),
+        ("HARKEN_LOCAL_MODEL", "local.model_path"),
     ):
         if var and env.get(var):
             _set(s, path, env[var], var)
             touched.add(path)
-    if env.get(API_KEY_ENV[kind]):
-        key, key_source = env[API_KEY_ENV[kind]], API_KEY_ENV[kind]
+    key_var = API_KEY_ENV.get(kind)
+    if key_var and env.get(key_var):
+        key, key_source = env[key_var], key_var
 
     if "api_key" in flags:
         key, key_source = str(flags.pop("api_key")), "--api-key"
@@ -363,8 +396,8 @@ def _switch_provider(s: Settings, value: str, source: str, touched: set[str]) ->
         chosen = preset(value)
     else:
         raise OverrideError(
-            f"{source}={value!r} is not a provider Harken knows: use openai, anthropic or "
-            f"azure (or a preset: {', '.join(sorted(ids))})."
+            f"{source}={value!r} is not a provider Harken knows: use openai, anthropic, "
+            f"azure or local (or a preset: {', '.join(sorted(ids))})."
         )
     if s.provider.preset == chosen.id:
         return

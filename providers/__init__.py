@@ -1,4 +1,5 @@
-"""LLM streaming clients for Harken: OpenAI-compatible servers, Anthropic and Azure OpenAI.
+"""LLM streaming clients for Harken: OpenAI-compatible servers, Anthropic, Azure OpenAI, and
+a GGUF model run in-process by llama.cpp (the optional ``local`` extra, imported lazily).
 
 Plain asyncio, no Qt. ``create_provider(config, client)`` gives a
 :class:`Provider` whose ``stream(request, cancel)`` yields ``TextDelta``,
@@ -36,6 +37,19 @@ from .events import (
     UserMessage,
 )
 from .factory import create_provider, new_http_client
+from .local import LocalProvider
+from .local_model import (
+    COMMON_CHAT_FORMATS,
+    INSTALL_COMMAND,
+    LoadedModel,
+    LocalExtraMissing,
+    LocalModelConfig,
+    LocalModelError,
+    ModelFileMissing,
+    ModelFileUnreadable,
+    llama_cpp_available,
+)
+from .local_source import LocalModelSource
 from .retry import RetryPolicy
 
 __all__ = [
@@ -43,11 +57,21 @@ __all__ = [
     "AuthError",
     "BadRequestError",
     "BadResponseError",
+    "COMMON_CHAT_FORMATS",
     "CancelToken",
     "ChatRequest",
     "Done",
     "ErrorKind",
+    "INSTALL_COMMAND",
+    "LoadedModel",
+    "LocalExtraMissing",
+    "LocalModelConfig",
+    "LocalModelError",
+    "LocalModelSource",
+    "LocalProvider",
     "Message",
+    "ModelFileMissing",
+    "ModelFileUnreadable",
     "NetworkError",
     "Provider",
     "ProviderConfig",
@@ -65,5 +89,6 @@ __all__ = [
     "Usage",
     "UserMessage",
     "create_provider",
+    "llama_cpp_available",
     "new_http_client",
 ]

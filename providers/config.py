@@ -5,18 +5,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from .local_model import LocalModelConfig
 from .retry import RetryPolicy
 
 DEFAULT_DISPLAY_NAMES = {
     "openai": "OpenAI",
     "anthropic": "Anthropic",
     "azure": "Azure OpenAI",
+    "local": "Local model",
 }
 
 
 @dataclass(frozen=True)
 class ProviderConfig:
-    """``kind`` is "openai" (any OpenAI-compatible server), "anthropic" or "azure".
+    """``kind`` is "openai" (any OpenAI-compatible server), "anthropic", "azure", or "local"
+    (a GGUF model run in-process; ``local`` then says which, and the URL fields are unused).
 
     ``base_url`` follows the official SDKs: OpenAI-compatible ones include the
     version path (``https://api.openai.com/v1``), Anthropic's does not
@@ -33,6 +36,7 @@ class ProviderConfig:
     api_version: str | None = None
     display_name: str | None = None
     retry: RetryPolicy = RetryPolicy()
+    local: LocalModelConfig | None = None
 
     @property
     def name(self) -> str:

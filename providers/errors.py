@@ -10,7 +10,9 @@ Hierarchy::
     ├── NetworkError         connect failure, dropped or stalled stream: retried
     │                        before the first token, reported after it
     ├── BadRequestError      400/404/422: the request or model name is wrong
-    └── BadResponseError     the server sent something that is not the protocol
+    ├── BadResponseError     the server sent something that is not the protocol
+    └── LocalModelError      the in-process model cannot be used (local_model.py):
+                             extra not installed, file missing, file unreadable
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ class ErrorKind(StrEnum):
     BAD_REQUEST = "bad_request"
     BAD_RESPONSE = "bad_response"
     CANCELLED = "cancelled"
+    MODEL = "model"
 
 
 class ProviderError(Exception):

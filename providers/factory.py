@@ -14,17 +14,33 @@ from .anthropic import AnthropicWire
 from .azure import AzureWire
 from .base import Provider
 from .config import ProviderConfig
+from .local import LocalProvider
+from .local_source import LocalModelSource
 from .openai_compat import OpenAIWire
 from .provider import SseProvider, WireFormat
 
-KINDS = ("openai", "anthropic", "azure")
+KINDS = ("openai", "anthropic", "azure", "local")
 
 
-def create_provider(config: ProviderConfig, client: httpx.AsyncClient) -> Provider:
+def create_provider(
+    config: ProviderConfig,
+    client: httpx.AsyncClient,
+    *,
+    local_source: LocalModelSource | None = None,
+) -> Provider:
     """The provider for ``config``, streaming over ``client``. Raises ValueError
-    for an unknown ``config.kind``."""
+    for an unknown ``config.kind``.
+
+    A ``local`` provider runs on ``local_source`` (the app keeps one loaded model across
+    provider changes); without one it gets its own, which loads on the first turn."""
     wire: WireFormat
     name = config.name
+    if config.kind == "local":
+        if local_source is None:
+            if config.local is None:
+                raise ValueError("A local provider needs a LocalModelConfig.")
+            local_source = LocalModelSource(config.local)
+        return LocalProvider(local_source, name)
     if config.kind == "openai":
         wire = OpenAIWire(name, config.base_url, config.model, config.api_key)
     elif config.kind == "anthropic":

@@ -136,7 +136,11 @@ class OpenAIDecoder:
         if sse.data.strip() == "[DONE]":
             self._done = True
             return [*self._tool_calls(), self._done_event()]
-        chunk = sse_json(sse, self.provider)
+        return self.feed_chunk(sse_json(sse, self.provider))
+
+    def feed_chunk(self, chunk: dict[str, Any]) -> list[StreamEvent]:
+        """Events for one decoded ``chat.completion.chunk`` (also what llama-cpp-python's
+        in-process ``create_chat_completion(stream=True)`` yields)."""
         if chunk.get("error"):
             raise _stream_error(chunk["error"], self.provider)
         self._usage = _usage(chunk.get("usage")) or self._usage

@@ -41,12 +41,31 @@ if [ ! -x .venv/bin/python ]; then
   "$python" -m venv .venv
 fi
 extra=""
-[ "$mode" = test ] && extra="[dev]"
+[ "$mode" = test ] && extra="[dev,local]"
+# The `local` extra (llama-cpp-python, in-process replies) is compiled from source. Its default
+# build targets the build machine's CPU (-march=native) and crashes on some processors in the
+# AMX kernels; these flags build a portable AVX2 library instead (4-6 min on 2 cores).
+llama_cmake_args="${HARKEN_LLAMA_CMAKE_ARGS:--DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON -DLLAVA_BUILD=OFF}"
 stamp=".venv/.setup-stamp-$mode"
-want="$(cat pyproject.toml | sha256sum | cut -c1-16)"
+llama_in_stamp=""
+[ "$mode" = test ] && llama_in_stamp="$llama_cmake_args"
+want="$({ cat pyproject.toml; echo "$extra"; echo "$llama_in_stamp"; } | sha256sum | cut -c1-16)"
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   echo "setup: installing Python packages (harken$extra)" >&2
   .venv/bin/python -m pip install -q --upgrade pip >&2
-  .venv/bin/python -m pip install -q -e ".$extra" >&2
+  if [ "$mode" = test ]; then
+    # pip's wheel cache does not know the CMAKE_ARGS a cached llama-cpp-python wheel was built
+    # with, so it is built here, uncached, whenever its version spec or the flags change.
+    llama_spec="$(.venv/bin/python -c 'import tomllib; print(tomllib.load(open("pyproject.toml", "rb"))["project"]["optional-dependencies"]["local"][0])')"
+    llama_stamp=".venv/.llama-build"
+    llama_want="$llama_spec $llama_cmake_args"
+    if [ ! -f "$llama_stamp" ] || [ "$(cat "$llama_stamp")" != "$llama_want" ]; then
+      echo "setup: building $llama_spec (CMAKE_ARGS=$llama_cmake_args); this takes a few minutes" >&2
+      CMAKE_ARGS="$llama_cmake_args" .venv/bin/python -m pip install -q --no-cache-dir \
+        --force-reinstall --no-deps "$llama_spec" >&2
+      echo "$llama_want" > "$llama_stamp"
+    fi
+  fi
+  CMAKE_ARGS="$llama_cmake_args" .venv/bin/python -m pip install -q -e ".$extra" >&2
   echo "$want" > "$stamp"
 fi

@@ -87,6 +87,7 @@ class SettingsDialog(QDialog):
         p.model.setEditText(s.provider.model)
         p.api_version.setText(s.provider.api_version)
         p.api_key.setText(self._stored_key(s.provider.preset))
+        p.local.fill(s.local)
         self._update_kind()
         if overridden:
             p.override_note.setText(
@@ -127,6 +128,7 @@ class SettingsDialog(QDialog):
         s.provider.base_url = p.base_url.text().strip()
         s.provider.model = p.model.currentText().strip()
         s.provider.api_version = p.api_version.text().strip() if chosen.kind == "azure" else ""
+        p.local.read(s.local)
         a = self.audio
         s.audio.input_device = str(a.input_device.currentData() or "")
         s.audio.output_device = str(a.output_device.currentData() or "")
@@ -189,6 +191,7 @@ class SettingsDialog(QDialog):
         azure = chosen.kind == "azure"
         p.api_version.setVisible(azure)
         p.api_version_label.setVisible(azure)
+        p.show_local(chosen.kind == "local")
         p.base_url.setPlaceholderText(
             "https://<resource>.openai.azure.com"
             if azure

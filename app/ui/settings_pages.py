@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 
 from ..audio_devices import Device
 from ..settings import PRESETS, RANGES
+from .local_model_page import LocalModelGroup
 
 PRESET_NOTES = {
     "openai": "OpenAI's API. Get a key at platform.openai.com → API keys.",
@@ -34,6 +35,7 @@ PRESET_NOTES = {
     "ollama": "Ollama's OpenAI-compatible API on this computer. No key needed.",
     "lmstudio": "LM Studio's local server (Developer tab → Start server). No key needed.",
     "llamacpp": "llama.cpp's llama-server. No key needed; the model is the one it loaded.",
+    "local": "A GGUF model run inside Harken by llama.cpp: replies stay on this computer.",
     "custom": "Any OpenAI-compatible server (vLLM, Groq, OpenRouter…): its URL ends in /v1.",
 }
 NO_MIC = "No microphone found"
@@ -100,8 +102,9 @@ class ProviderPage(QWidget):
         self.key_note.hide()
         self.override_note = _hint("", self)
         self.override_note.hide()
+        self.local = LocalModelGroup(self)
 
-        form = QFormLayout()
+        self.form = form = QFormLayout()
         form.addRow("&Provider:", _named(self.preset, "Provider preset"))
         form.addRow("&Base URL:", _named(self.base_url, "Base URL"))
         form.addRow("&Model:", _named(self.model, "Model"))
@@ -111,15 +114,25 @@ class ProviderPage(QWidget):
         key_label = QLabel("API &key:", self)
         key_label.setBuddy(self.api_key)
         form.addRow(key_label, key_row)
+        self.key_row = key_row
         _named(self.api_key, "API key")
         layout = QVBoxLayout(self)
         layout.addLayout(form)
         layout.addWidget(self.preset_note)
+        layout.addWidget(self.local)
         layout.addLayout(buttons)
         layout.addWidget(self.result)
         layout.addWidget(self.key_note)
         layout.addWidget(self.override_note)
         layout.addStretch(1)
+
+    def show_local(self, local: bool) -> None:
+        """The local preset has a file instead of a URL, a model name and a key."""
+        for row in (self.base_url, self.model, self.key_row):
+            self.form.setRowVisible(row, not local)
+        self.fetch.setVisible(not local)
+        self.test.setVisible(not local)
+        self.local.setVisible(local)
 
 
 class AudioPage(QWidget):
