@@ -143,8 +143,28 @@ def run_gui(args: argparse.Namespace) -> int:
 
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
-    with loop:
+    try:
         return run_on(loop, _main(app, args))
+    finally:
+        close_loop(loop)
+
+
+def close_loop(loop: asyncio.AbstractEventLoop) -> None:
+    """Close a qasync loop and free its Qt timer object here, on the GUI thread.
+
+    qasync's ``close()`` only marks its timer object stopped: timers still pending stay
+    registered with Qt until they fire. If the garbage collector later frees that object
+    on another thread (any worker thread can run a collection), Qt cannot unregister them
+    ("Timers cannot be stopped from another thread") and the next timer event reaches
+    freed memory — a crash seen when one process runs several loops, as the tests do.
+    """
+    loop.close()
+    timer = getattr(loop, "_timer", None)
+    if timer is not None:
+        import shiboken6
+
+        if shiboken6.isValid(timer):
+            shiboken6.delete(timer)  # its timers are unregistered with it, on this thread
 
 
 def run_on(loop: asyncio.AbstractEventLoop, main: Coroutine[Any, Any, T]) -> T:

@@ -9,6 +9,7 @@ import pytest
 from pytestqt.qtbot import QtBot
 
 from app.audio_devices import Device
+from app.gui import close_loop
 from app.secrets import SecretStore
 from app.settings import Settings
 from app.ui.settings_dialog import SettingsDialog
@@ -190,5 +191,5 @@ def test_probe_runs_as_a_task_on_the_qasync_loop(qtbot: QtBot, server: ModelsSer
     try:
         loop.run_until_complete(scenario())
     finally:
-        loop.close()
+        close_loop(loop)
     assert len(results) == 1 and "1 model available" in p.result.text()

@@ -73,7 +73,7 @@ class QtAsync:
                 task.cancel()
             if pending:
                 loop.run_until_complete(asyncio.wait(pending, timeout=5))
-            loop.close()
+            gui.close_loop(loop)
 
 
 @pytest.fixture
