@@ -30,7 +30,7 @@ from providers.errors import StreamCancelled
 from . import events as ev
 from .conversation import TOOL_CANCELLED, Conversation
 from .echo import is_self_echo
-from .ports import SpeechPort, TranscriberPort
+from .ports import PreparedTranscriptPort, SpeechPort, TranscriberPort
 from .tools import ToolContext, ToolRegistry
 from .tools.timers import TimerService
 from .turn import Turn, TurnRunner, TurnSettings
@@ -46,6 +46,8 @@ class _Voice:
     ended_at: float  # monotonic time the speech ended
     start_s: float
     end_s: float
+    utterance_id: int
+    prepared: PreparedTranscriptPort | None = None  # transcription already started
 
 
 @dataclass(frozen=True)
@@ -90,6 +92,7 @@ class AgentController:
         self._turn: Turn | None = None
         self._queued: deque[Turn] = deque()  # barge-in off: turns waiting their go
         self._next_id = 1
+        self._next_utterance = 1
         self._user_speaking = False
         self._transcribing = 0
         self._transcribe_token: CancelToken | None = None
@@ -147,13 +150,28 @@ class AgentController:
             self._resume_paused()
         self._update_state()
 
+    def next_utterance_id(self) -> int:
+        """An id for an utterance that has just begun (its partials and transcript carry it)."""
+        utterance_id, self._next_utterance = self._next_utterance, self._next_utterance + 1
+        return utterance_id
+
     def utterance(
-        self, audio: npt.NDArray[np.float32], *, start_s: float = 0.0, end_s: float = 0.0
+        self,
+        audio: npt.NDArray[np.float32],
+        *,
+        start_s: float = 0.0,
+        end_s: float = 0.0,
+        utterance_id: int | None = None,
+        prepared: PreparedTranscriptPort | None = None,
     ) -> None:
-        """A finished utterance (VAD end of speech, or push-to-talk released)."""
+        """A finished utterance (VAD end of speech, or push-to-talk released).
+
+        ``prepared``: its transcription, already started (``audio.speculative``)."""
         self._user_speaking = False
         self._emit(ev.SpeechEnded(start_s=start_s, end_s=end_s))
-        self._put(_Voice(audio, time.monotonic(), start_s, end_s))
+        if utterance_id is None:
+            utterance_id = self.next_utterance_id()
+        self._put(_Voice(audio, time.monotonic(), start_s, end_s, utterance_id, prepared))
 
     def submit_text(self, text: str) -> None:
         """A typed instruction: the same path as a voice one, minus transcription."""
@@ -225,9 +243,13 @@ class AgentController:
         self._update_state()
         token = self._transcribe_token = CancelToken()
         try:
-            result = await self.transcriber.transcribe(item.audio, token)
+            if item.prepared is not None:
+                result = await item.prepared.result(token)
+            else:
+                result = await self.transcriber.transcribe(item.audio, token)
             text = result.text.strip()
         except StreamCancelled:
+            self._emit(ev.PartialTranscript(utterance_id=item.utterance_id, text=""))
             return None
         except Exception as exc:  # a broken model must not lose the app
             log.exception("transcription failed")
@@ -243,6 +265,7 @@ class AgentController:
         elif self.speech.enabled and is_self_echo(text, self.speech.recent_spoken_text()):
             reason = "echo of the assistant's own voice"
         if reason is not None:
+            self._emit(ev.PartialTranscript(utterance_id=item.utterance_id, text=""))
             if running is not None:
                 self._emit(ev.FalseInterruption(turn_id=running.id, reason=reason))
             if not self._user_speaking and self._inputs.empty():
@@ -252,7 +275,7 @@ class AgentController:
         turn = self._new_turn(text, "voice")
         turn.speech_end_at = item.ended_at
         turn.transcript_at = time.monotonic()
-        self._emit(ev.Transcript(text=text, turn_id=turn.id))
+        self._emit(ev.Transcript(text=text, turn_id=turn.id, utterance_id=item.utterance_id))
         return turn
 
     def _new_turn(self, text: str, source: str) -> Turn:
