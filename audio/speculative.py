@@ -44,6 +44,10 @@ from .transcriber import Transcription, as_mono_float32, await_or_cancel
 log = logging.getLogger(__name__)
 
 PARTIAL_WINDOW_S = 6.0
+# Silence added after audio cut at a pause: Whisper misreads the last word of audio that
+# stops right where speech does ("America" for "Americans"), as the final pass, which has
+# the hangover's silence behind it, does not.
+TAIL_PAD_S = 0.5
 PARTIAL_SLACK_S = 0.15
 
 
@@ -158,7 +162,7 @@ class SpeculativeTranscriber:
         if is_near_silent(audio):
             return
         not_after = time.monotonic() + self.partial_slack_s
-        job = self._submit("partial", audio, event.at_s, not_after=not_after)
+        job = self._submit("partial", _padded(audio), event.at_s, not_after=not_after)
         job.future.add_done_callback(lambda _f: self._partial_done(job))
 
     def paused(self, event: SpeechPaused) -> None:
@@ -168,7 +172,7 @@ class SpeculativeTranscriber:
         audio = as_mono_float32(event.audio)
         if is_near_silent(audio):
             return
-        job = self._submit("speculative", audio, event.end_s)
+        job = self._submit("speculative", _padded(audio), event.end_s)
         self._spec = job
         job.future.add_done_callback(lambda _f: self._speculative_done(job))
 
@@ -289,3 +293,8 @@ class SpeculativeTranscriber:
     @staticmethod
     def _cancel(job: _Pass) -> None:
         job.token.cancel("stale: the speech went on or ended elsewhere")
+
+
+def _padded(audio: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
+    pad = np.zeros(round(TAIL_PAD_S * SAMPLE_RATE_HZ), dtype=np.float32)
+    return np.concatenate([audio, pad])
