@@ -137,11 +137,17 @@ class SpeculativeTranscriber:
         self._utterance: int | None = None  # the utterance still being spoken
         self._spec: _Pass | None = None
         self._in_flight: set[_Pass] = set()
+        self._idle = asyncio.Event()
+        self._idle.set()
 
     @property
     def busy(self) -> bool:
         """True while any pass is queued or running on the worker."""
         return bool(self._in_flight)
+
+    async def wait_idle(self) -> None:
+        """Return once no pass is queued or running."""
+        await self._idle.wait()
 
     # -- segmenter events (on the loop) ----------------------------------------------------
 
@@ -237,6 +243,7 @@ class SpeculativeTranscriber:
             asyncio.wrap_future(inner),
         )
         self._in_flight.add(job)
+        self._idle.clear()
         job.future.add_done_callback(lambda f: self._finished(job, f))
         if kind == "partial":
             self.stats.partial_passes += 1
@@ -248,6 +255,8 @@ class SpeculativeTranscriber:
 
     def _finished(self, job: _Pass, future: asyncio.Future[CleanText]) -> None:
         self._in_flight.discard(job)
+        if not self._in_flight:
+            self._idle.set()
         if not future.cancelled():
             future.exception()  # retrieved: a stale pass's StreamCancelled is expected
         log.debug(
