@@ -55,7 +55,12 @@ class DecodeWorker(Protocol):
     """What this needs from ``WhisperTranscriber``: queue a pass on its single worker."""
 
     def submit(
-        self, samples: npt.NDArray[np.float32], job: CancelToken, *, not_after: float | None = None
+        self,
+        samples: npt.NDArray[np.float32],
+        job: CancelToken,
+        *,
+        not_after: float | None = None,
+        short_context: bool = False,
     ) -> concurrent.futures.Future[CleanText]: ...
 
 
@@ -78,19 +83,32 @@ class SpeculationStats:
     partials_skipped: int = 0
     speculative_passes: int = 0
     speculative_reused: int = 0
+    speculative_rechecked: int = 0  # reused, found no words, so a full pass checked it
     speculative_discarded: int = 0
     final_passes: int = 0
 
 
+Pass = tuple[asyncio.Future[CleanText], CancelToken]
+
+
 class PreparedTranscript:
-    """The final transcript of one utterance, already on its way: await ``result(cancel)``."""
+    """The final transcript of one utterance, already on its way: await ``result(cancel)``.
+
+    ``recheck`` starts a full-window pass; it is used when the pause's pass (short
+    encoder context) found no words, so that "no words" — which lets a paused reply
+    resume — is always the verdict of the same pass as without speculation."""
 
     def __init__(
-        self, future: asyncio.Future[CleanText] | None, token: CancelToken, audio_s: float
-    ):
+        self,
+        future: asyncio.Future[CleanText] | None,
+        token: CancelToken,
+        audio_s: float,
+        recheck: Callable[[], Pass] | None = None,
+    ) -> None:
         self._future = future
         self._token = token
         self._audio_s = audio_s
+        self._recheck = recheck
         self._started = time.perf_counter()
 
     def _cancel_job(self) -> None:
@@ -102,14 +120,23 @@ class PreparedTranscript:
             cancel.raise_if_cancelled()
         if self._future is None:
             return Transcription("", self._audio_s, 0.0, "near-silent audio (not decoded)")
+        clean = await self._await(cancel)
+        if not clean.text and self._recheck is not None:
+            self._future, self._token = self._recheck()
+            self._recheck = None
+            clean = await self._await(cancel)
+        elapsed = time.perf_counter() - self._started
+        return Transcription(clean.text, self._audio_s, elapsed, clean.dropped)
+
+    async def _await(self, cancel: CancelToken | None) -> CleanText:
+        assert self._future is not None
         unlink = cancel.add_callback(self._cancel_job) if cancel else None
         try:
             clean: CleanText = await await_or_cancel(self._future, cancel, self._token)
         finally:
             if unlink is not None:
                 unlink()
-        elapsed = time.perf_counter() - self._started
-        return Transcription(clean.text, self._audio_s, elapsed, clean.dropped)
+        return clean
 
 
 class SpeculativeTranscriber:
@@ -125,6 +152,7 @@ class SpeculativeTranscriber:
         partials: bool = True,
         partial_window_s: float = PARTIAL_WINDOW_S,
         partial_slack_s: float = PARTIAL_SLACK_S,
+        short_context: bool = True,
     ) -> None:
         self._worker = worker
         self._on_partial = on_partial
@@ -133,6 +161,9 @@ class SpeculativeTranscriber:
         self.partials = partials
         self.partial_window_s = partial_window_s
         self.partial_slack_s = partial_slack_s
+        # Partial and speculative passes encode over the audio's length (audio.short_context);
+        # a final pass of its own keeps the full 30 s window, as without speculation.
+        self.short_context = short_context
         self.stats = SpeculationStats()
         self._utterance: int | None = None  # the utterance still being spoken
         self._spec: _Pass | None = None
@@ -205,15 +236,20 @@ class SpeculativeTranscriber:
             and not spec.token.cancelled
         ):
             self.stats.speculative_reused += 1
-            return PreparedTranscript(spec.future, spec.token, duration_s)
+            final_audio = as_mono_float32(event.audio)
+
+            def recheck() -> Pass:
+                self.stats.speculative_rechecked += 1
+                job = self._submit("final", final_audio, event.end_s, utterance=utterance)
+                return job.future, job.token
+
+            return PreparedTranscript(spec.future, spec.token, duration_s, recheck)
         if spec is not None:
             self._cancel(spec)
         audio = as_mono_float32(event.audio)
         if is_near_silent(audio):
             return PreparedTranscript(None, CancelToken(), duration_s)
-        self._utterance = utterance  # so _submit tags the pass
-        job = self._submit("final", audio, event.end_s)
-        self._utterance = None
+        job = self._submit("final", audio, event.end_s, utterance=utterance)
         return PreparedTranscript(job.future, job.token, duration_s)
 
     def close(self) -> None:
@@ -230,13 +266,16 @@ class SpeculativeTranscriber:
         end_s: float,
         *,
         not_after: float | None = None,
+        utterance: int | None = None,
     ) -> _Pass:
-        assert self._utterance is not None
+        utterance = self._utterance if utterance is None else utterance
+        assert utterance is not None
         token = CancelToken()
-        inner = self._worker.submit(audio, token, not_after=not_after)
+        short = kind != "final" and self.short_context
+        inner = self._worker.submit(audio, token, not_after=not_after, short_context=short)
         job = _Pass(
             kind,
-            self._utterance,
+            utterance,
             end_s,
             len(audio) / SAMPLE_RATE_HZ,
             token,

@@ -35,7 +35,7 @@ from audio.vad import SileroVad
 from providers.cancel import CancelToken
 from providers.errors import StreamCancelled
 from tests.support.speech import SpeechLibrary, compose
-from tests.test_transcriber import word_error_rate, words
+from tests.test_transcriber import ESPEAK_SENTENCES, word_error_rate, words
 
 pytestmark = pytest.mark.slow
 
@@ -52,10 +52,16 @@ class CountingWorker:
         self.queued_at_submit: list[int] = []
 
     def submit(
-        self, samples: npt.NDArray[np.float32], job: CancelToken, *, not_after: float | None = None
+        self,
+        samples: npt.NDArray[np.float32],
+        job: CancelToken,
+        *,
+        not_after: float | None = None,
+        short_context: bool = False,
     ) -> concurrent.futures.Future[CleanText]:
-        self.queued_at_submit.append(len(self.outstanding))
-        future = self.whisper.submit(samples, job, not_after=not_after)
+        if not_after is not None:  # a partial pass
+            self.queued_at_submit.append(len(self.outstanding))
+        future = self.whisper.submit(samples, job, not_after=not_after, short_context=short_context)
         self.outstanding.add(future)
         future.add_done_callback(self.outstanding.discard)
         return future
@@ -179,8 +185,24 @@ async def test_partials_arrive_while_speaking_and_never_queue_behind_work(
     first = run.partials[0][1]
     assert first.split()[0].lower().strip(",.") in final.lower()
     # A partial pass was only ever submitted to an idle worker.
-    assert stats.partial_passes >= 1
+    assert stats.partial_passes >= 1 and set(worker.queued_at_submit) == {0}
     assert "timer" in final.lower()
+
+
+async def test_pause_passes_read_espeak_as_well_as_one_shot(
+    whisper: WhisperTranscriber, vad: SileroVad, speech: SpeechLibrary
+) -> None:
+    """The pause's pass (short encoder context, padded tail) against the full-window one-shot."""
+    rates = []
+    for sentence in ESPEAK_SENTENCES:
+        run = Run(vad, CountingWorker(whisper))
+        await run.feed(compose(0.4, speech.say(sentence), 0.9).audio)
+        (final,) = await run.finals()
+        assert run.spec.stats.speculative_reused == 1
+        one_shot = (await whisper.transcribe(run.ended[0][0].audio)).text
+        rates.append(word_error_rate(one_shot, final))
+        assert rates[-1] <= 0.2, (sentence, one_shot, final)
+    assert sum(rates) / len(rates) <= 0.05, rates
 
 
 async def test_stale_passes_are_skipped_before_they_start(whisper: WhisperTranscriber) -> None:
