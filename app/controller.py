@@ -18,7 +18,6 @@ import logging
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
@@ -30,6 +29,7 @@ from providers.errors import StreamCancelled
 from . import events as ev
 from .conversation import TOOL_CANCELLED, Conversation
 from .echo import is_self_echo
+from .inputs import TypedInput, VoiceInput
 from .ports import PreparedTranscriptPort, SpeechPort, TranscriberPort
 from .tools import ToolContext, ToolRegistry
 from .tools.timers import TimerService
@@ -38,21 +38,6 @@ from .turn import Turn, TurnRunner, TurnSettings
 log = logging.getLogger(__name__)
 
 CANCEL_WAIT_S = 1.0
-
-
-@dataclass(frozen=True)
-class _Voice:
-    audio: npt.NDArray[np.float32]
-    ended_at: float  # monotonic time the speech ended
-    start_s: float
-    end_s: float
-    utterance_id: int
-    prepared: PreparedTranscriptPort | None = None  # transcription already started
-
-
-@dataclass(frozen=True)
-class _Typed:
-    text: str
 
 
 class AgentController:
@@ -87,7 +72,7 @@ class AgentController:
             tool_context=self._tool_context,
             on_first_token=self._on_first_token,
         )
-        self._inputs: asyncio.Queue[_Voice | _Typed] = asyncio.Queue()
+        self._inputs: asyncio.Queue[VoiceInput | TypedInput] = asyncio.Queue()
         self._input_task: asyncio.Task[None] | None = None
         self._turn: Turn | None = None
         self._queued: deque[Turn] = deque()  # barge-in off: turns waiting their go
@@ -171,13 +156,13 @@ class AgentController:
         self._emit(ev.SpeechEnded(start_s=start_s, end_s=end_s))
         if utterance_id is None:
             utterance_id = self.next_utterance_id()
-        self._put(_Voice(audio, time.monotonic(), start_s, end_s, utterance_id, prepared))
+        self._put(VoiceInput(audio, time.monotonic(), start_s, end_s, utterance_id, prepared))
 
     def submit_text(self, text: str) -> None:
         """A typed instruction: the same path as a voice one, minus transcription."""
         text = text.strip()
         if text:
-            self._put(_Typed(text))
+            self._put(TypedInput(text))
 
     def stop(self) -> None:
         """Esc / Stop: cancel the running turn, queued turns and transcription."""
@@ -210,7 +195,7 @@ class AgentController:
     def _emit(self, event: ev.Event) -> None:
         self._emit_raw(event)
 
-    def _put(self, item: _Voice | _Typed) -> None:
+    def _put(self, item: VoiceInput | TypedInput) -> None:
         if self._closed:
             return
         self._inputs.put_nowait(item)
@@ -223,7 +208,7 @@ class AgentController:
     async def _input_loop(self) -> None:
         while not self._inputs.empty():
             item = self._inputs.get_nowait()
-            if isinstance(item, _Typed):
+            if isinstance(item, TypedInput):
                 turn = self._new_turn(item.text, "text")
             else:
                 turn = await self._transcribe(item)
@@ -237,7 +222,7 @@ class AgentController:
                     log.warning("interrupted turn %d is still running", replaced.id)
         self._update_state()
 
-    async def _transcribe(self, item: _Voice) -> Turn | None:
+    async def _transcribe(self, item: VoiceInput) -> Turn | None:
         """Rule 1: words first. Returns the turn to run, or None for no words/echo."""
         self._transcribing += 1
         self._update_state()
