@@ -206,6 +206,7 @@ class SpeculativeTranscriber:
         if not self.speculate or self._utterance is None:
             return
         self._drop_speculative()
+        self._cancel_partials()  # this pass covers more; its words are shown as the preview
         audio = as_mono_float32(event.audio)
         if is_near_silent(audio):
             return
@@ -224,7 +225,7 @@ class SpeculativeTranscriber:
 
     def ended(self, event: SpeechEnded) -> PreparedTranscript:
         """The utterance is over: reuse the pause's pass when it covers exactly this audio."""
-        utterance = self._utterance
+        utterance = self._utterance if self._utterance is not None else 0  # 0: not seen start
         self._utterance = None
         self._cancel_partials()
         duration_s = len(event.audio) / SAMPLE_RATE_HZ
@@ -268,8 +269,8 @@ class SpeculativeTranscriber:
         not_after: float | None = None,
         utterance: int | None = None,
     ) -> _Pass:
-        utterance = self._utterance if utterance is None else utterance
-        assert utterance is not None
+        if utterance is None:
+            utterance = self._utterance if self._utterance is not None else 0
         token = CancelToken()
         short = kind != "final" and self.short_context
         inner = self._worker.submit(audio, token, not_after=not_after, short_context=short)

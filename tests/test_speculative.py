@@ -218,3 +218,14 @@ async def test_stale_passes_are_skipped_before_they_start(whisper: WhisperTransc
     for future in (queued, late):
         with pytest.raises(StreamCancelled):
             await asyncio.wait_for(asyncio.wrap_future(future), 60)
+
+
+async def test_an_end_without_a_start_is_still_transcribed(
+    whisper: WhisperTranscriber, speech: SpeechLibrary
+) -> None:
+    """Listening switched on mid-utterance: no start was seen, the words still count."""
+    audio = compose(0.3, speech.say("Set a timer for ten minutes."), 0.5).audio
+    spec = SpeculativeTranscriber(whisper)
+    prepared = spec.ended(SpeechEnded(audio=audio, start_s=0.0, end_s=len(audio) / RATE))
+    result = await asyncio.wait_for(prepared.result(), 120)
+    assert "timer" in result.text.lower() and spec.stats.final_passes == 1
