@@ -39,6 +39,7 @@ from providers.cancel import CancelToken
 
 from .hallucination import SAMPLE_RATE_HZ, CleanText, is_near_silent
 from .segmenter import SpeechEnded, SpeechPaused, SpeechProgress
+from .short_context import FINAL_MIN_FRAMES, MIN_FRAMES
 from .transcriber import Transcription, as_mono_float32, await_or_cancel
 
 log = logging.getLogger(__name__)
@@ -60,7 +61,7 @@ class DecodeWorker(Protocol):
         job: CancelToken,
         *,
         not_after: float | None = None,
-        short_context: bool = False,
+        short_context: int | None = None,
     ) -> concurrent.futures.Future[CleanText]: ...
 
 
@@ -161,8 +162,8 @@ class SpeculativeTranscriber:
         self.partials = partials
         self.partial_window_s = partial_window_s
         self.partial_slack_s = partial_slack_s
-        # Partial and speculative passes encode over the audio's length (audio.short_context);
-        # a final pass of its own keeps the full 30 s window, as without speculation.
+        # Previews and pause passes encode a shorter window (audio.short_context: 10 s and
+        # 20 s at least); a final pass of its own keeps the full 30 s, as without speculation.
         self.short_context = short_context
         self.stats = SpeculationStats()
         self._utterance: int | None = None  # the utterance still being spoken
@@ -272,8 +273,10 @@ class SpeculativeTranscriber:
         if utterance is None:
             utterance = self._utterance if self._utterance is not None else 0
         token = CancelToken()
-        short = kind != "final" and self.short_context
-        inner = self._worker.submit(audio, token, not_after=not_after, short_context=short)
+        frames = None
+        if self.short_context and kind != "final":
+            frames = MIN_FRAMES if kind == "partial" else FINAL_MIN_FRAMES
+        inner = self._worker.submit(audio, token, not_after=not_after, short_context=frames)
         job = _Pass(
             kind,
             utterance,

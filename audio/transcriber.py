@@ -233,7 +233,7 @@ class WhisperTranscriber:
         job: CancelToken,
         *,
         not_after: float | None = None,
-        short_context: bool = False,
+        short_context: int | None = None,
     ) -> concurrent.futures.Future[CleanText]:
         """Queue a decode on the worker thread; returns its future (``CleanText``).
 
@@ -241,7 +241,7 @@ class WhisperTranscriber:
         before the worker reaches it, or the worker reaching it after the
         ``time.monotonic()`` deadline ``not_after``, skips the pass at no cost
         (the future raises ``StreamCancelled``). ``short_context``: encode over the
-        audio's own length (``audio.short_context``), ~5x faster for a short utterance."""
+        audio's own length, at least that many frames (``audio.short_context``)."""
         self.start_loading()
         return self._executor.submit(self._decode, samples, job, not_after, short_context)
 
@@ -250,14 +250,14 @@ class WhisperTranscriber:
         samples: npt.NDArray[np.float32],
         job: CancelToken,
         not_after: float | None = None,
-        short: bool = False,
+        short: int | None = None,
     ) -> CleanText:
         """Worker thread: run the model, consuming its segment generator here."""
         job.raise_if_cancelled()
         if not_after is not None and time.monotonic() > not_after:
             raise StreamCancelled("skipped: the worker reached it too late")
-        if short:
-            with short_context():
+        if short is not None:
+            with short_context(short):
                 return self._decode_full(samples, job)
         return self._decode_full(samples, job)
 

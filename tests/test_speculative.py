@@ -41,6 +41,10 @@ pytestmark = pytest.mark.slow
 
 BLOCK = 512
 RATE = 16_000
+JFK = (
+    "And so my fellow Americans, ask not what your country can do for you, "
+    "ask what you can do for your country."
+)
 
 
 class CountingWorker:
@@ -57,7 +61,7 @@ class CountingWorker:
         job: CancelToken,
         *,
         not_after: float | None = None,
-        short_context: bool = False,
+        short_context: int | None = None,
     ) -> concurrent.futures.Future[CleanText]:
         if not_after is not None:  # a partial pass
             self.queued_at_submit.append(len(self.outstanding))
@@ -133,10 +137,13 @@ async def test_jfk_final_text_is_as_good_as_one_shot_per_utterance(
     finals = await run.finals()
     assert run.ended and run.spec.stats.speculative_reused >= 1
     one_shot = [(await whisper.transcribe(e.audio)).text for e, _ in run.ended]
-    for final, reference in zip(finals, one_shot, strict=True):
-        assert word_error_rate(reference, final) <= 0.1, (reference, final)
-    whole = (await whisper.transcribe(audio)).text
-    assert word_error_rate(whole, " ".join(finals)) <= 0.15, (whole, finals)
+    # Word error against what was said, over the whole speech: no worse than each utterance
+    # transcribed at once (tiny.en misreads a word here or there either way).
+    ours, reference = (
+        word_error_rate(JFK, " ".join(finals)),
+        word_error_rate(JFK, " ".join(one_shot)),
+    )
+    assert ours <= reference + 0.05, (finals, one_shot)
     assert "ask not what your country" in " ".join(words(" ".join(finals)))
 
 
@@ -189,20 +196,30 @@ async def test_partials_arrive_while_speaking_and_never_queue_behind_work(
     assert "timer" in final.lower()
 
 
+MORE_SENTENCES = [
+    "Stop. What is the capital of France?",
+    "Turn off the lights in the kitchen.",
+    "Translate good morning into Spanish.",
+]
+
+
 async def test_pause_passes_read_espeak_as_well_as_one_shot(
     whisper: WhisperTranscriber, vad: SileroVad, speech: SpeechLibrary
 ) -> None:
-    """The pause's pass (short encoder context, padded tail) against the full-window one-shot."""
-    rates = []
-    for sentence in ESPEAK_SENTENCES:
+    """The pause's pass (shorter encoder window, padded tail) becomes the final text: its word
+    error against what was said is no worse than transcribing the utterance at once."""
+    spec_rates, one_shot_rates = [], []
+    for sentence in [*ESPEAK_SENTENCES, *MORE_SENTENCES]:
         run = Run(vad, CountingWorker(whisper))
         await run.feed(compose(0.4, speech.say(sentence), 0.9).audio)
         (final,) = await run.finals()
         assert run.spec.stats.speculative_reused == 1
         one_shot = (await whisper.transcribe(run.ended[0][0].audio)).text
-        rates.append(word_error_rate(one_shot, final))
-        assert rates[-1] <= 0.2, (sentence, one_shot, final)
-    assert sum(rates) / len(rates) <= 0.05, rates
+        spec_rates.append(word_error_rate(sentence, final))
+        one_shot_rates.append(word_error_rate(sentence, one_shot))
+    mean = sum(spec_rates) / len(spec_rates)
+    reference = sum(one_shot_rates) / len(one_shot_rates)
+    assert mean <= reference + 0.01, (spec_rates, one_shot_rates)
 
 
 async def test_stale_passes_are_skipped_before_they_start(whisper: WhisperTranscriber) -> None:
