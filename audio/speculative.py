@@ -49,6 +49,7 @@ PARTIAL_WINDOW_S = 6.0
 # stops right where speech does ("America" for "Americans"), as the final pass, which has
 # the hangover's silence behind it, does not.
 TAIL_PAD_S = 0.5
+ONE_WINDOW_S = 29.0  # audio Whisper decodes in a single window (so one segment)
 PARTIAL_SLACK_S = 0.15
 
 
@@ -62,6 +63,7 @@ class DecodeWorker(Protocol):
         *,
         not_after: float | None = None,
         short_context: int | None = None,
+        on_start: Callable[[], None] | None = None,
     ) -> concurrent.futures.Future[CleanText]: ...
 
 
@@ -74,6 +76,10 @@ class _Pass:
     token: CancelToken
     future: asyncio.Future[CleanText]
     submitted_at: float = field(default_factory=time.monotonic)
+    started: bool = False  # set from the worker thread when decoding begins
+
+    def mark_started(self) -> None:
+        self.started = True
 
 
 @dataclass
@@ -216,8 +222,19 @@ class SpeculativeTranscriber:
         job.future.add_done_callback(lambda _f: self._speculative_done(job))
 
     def resumed(self) -> None:
-        """The user kept talking: the pause's pass can never be the final one."""
-        self._drop_speculative()
+        """The user kept talking: the pause's pass can never be the final one.
+
+        Not started yet, or long (more than one window, so it stops between segments):
+        cancelled. Already decoding its one window, where a cancel saves nothing: its
+        words are kept as a preview instead."""
+        spec, self._spec = self._spec, None
+        if spec is None:
+            return
+        self.stats.speculative_discarded += 1
+        if spec.started and spec.duration_s <= ONE_WINDOW_S:
+            spec.kind = "partial"  # _speculative_done publishes it as a preview only
+        else:
+            self._cancel(spec)
 
     def discarded(self) -> None:
         self._drop_speculative()
@@ -276,7 +293,14 @@ class SpeculativeTranscriber:
         frames = None
         if self.short_context and kind != "final":
             frames = MIN_FRAMES if kind == "partial" else FINAL_MIN_FRAMES
-        inner = self._worker.submit(audio, token, not_after=not_after, short_context=frames)
+        holder: list[_Pass] = []
+        inner = self._worker.submit(
+            audio,
+            token,
+            not_after=not_after,
+            short_context=frames,
+            on_start=lambda: holder[0].mark_started() if holder else None,
+        )
         job = _Pass(
             kind,
             utterance,
@@ -285,6 +309,7 @@ class SpeculativeTranscriber:
             token,
             asyncio.wrap_future(inner),
         )
+        holder.append(job)
         self._in_flight.add(job)
         self._idle.clear()
         job.future.add_done_callback(lambda f: self._finished(job, f))
@@ -324,6 +349,10 @@ class SpeculativeTranscriber:
 
     def _speculative_done(self, job: _Pass) -> None:
         text = self._text(job)
+        if job.kind == "partial":  # demoted by a resume: a preview only
+            if text and job.utterance_id == self._utterance and self._on_partial is not None:
+                self._on_partial(job.utterance_id, text)
+            return
         if text is None or job.utterance_id != self._utterance or job is not self._spec:
             return
         if text and self._on_partial is not None:

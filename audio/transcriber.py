@@ -15,6 +15,7 @@ import concurrent.futures
 import logging
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
@@ -234,6 +235,7 @@ class WhisperTranscriber:
         *,
         not_after: float | None = None,
         short_context: int | None = None,
+        on_start: Callable[[], None] | None = None,
     ) -> concurrent.futures.Future[CleanText]:
         """Queue a decode on the worker thread; returns its future (``CleanText``).
 
@@ -241,9 +243,10 @@ class WhisperTranscriber:
         before the worker reaches it, or the worker reaching it after the
         ``time.monotonic()`` deadline ``not_after``, skips the pass at no cost
         (the future raises ``StreamCancelled``). ``short_context``: encode over the
-        audio's own length, at least that many frames (``audio.short_context``)."""
+        audio's own length, at least that many frames (``audio.short_context``).
+        ``on_start`` is called in the worker thread when the pass really begins."""
         self.start_loading()
-        return self._executor.submit(self._decode, samples, job, not_after, short_context)
+        return self._executor.submit(self._decode, samples, job, not_after, short_context, on_start)
 
     def _decode(
         self,
@@ -251,11 +254,14 @@ class WhisperTranscriber:
         job: CancelToken,
         not_after: float | None = None,
         short: int | None = None,
+        on_start: Callable[[], None] | None = None,
     ) -> CleanText:
         """Worker thread: run the model, consuming its segment generator here."""
         job.raise_if_cancelled()
         if not_after is not None and time.monotonic() > not_after:
             raise StreamCancelled("skipped: the worker reached it too late")
+        if on_start is not None:
+            on_start()
         if short is not None:
             with short_context(short):
                 return self._decode_full(samples, job)
