@@ -48,6 +48,21 @@ def build_parser() -> argparse.ArgumentParser:
     )
     g.add_argument("--no-tts", action="store_true", help="do not speak replies")
     g.add_argument("--hangover-ms", type=int, default=None, help="silence that ends an utterance")
+    g.add_argument(
+        "--fixed-hangover",
+        action="store_true",
+        help="always wait --hangover-ms, whatever the words so far (no adaptive end of turn)",
+    )
+    g.add_argument(
+        "--no-speculation",
+        action="store_true",
+        help="transcribe only after the hangover (no speculative passes, no partial transcripts)",
+    )
+    g.add_argument(
+        "--loop-lag",
+        action="store_true",
+        help="measure the event loop's worst stall; report it as a loop_lag event at the end",
+    )
     g.add_argument("--input-device", help="microphone name or index")
     g.add_argument("--output-device", help="speaker name or index")
     g.add_argument("--whisper-model", help="'bundled', a model directory, or a model name")
@@ -100,6 +115,7 @@ def headless_options(args: argparse.Namespace) -> Any:
         "speech_output": False if args.no_tts else None,
         "barge_in": False if args.no_barge_in else None,
         **local_overrides(args),
+        "adaptive_hangover": False if getattr(args, "fixed_hangover", False) else None,
     }
     try:
         resolved = resolve(loaded.settings, os.environ, overrides)
@@ -110,6 +126,7 @@ def headless_options(args: argparse.Namespace) -> Any:
     check_usable(resolved, config)
     options = RuntimeOptions.from_settings(resolved.settings, config)
     options.hands_free = True  # headless input is always voice-activated
+    options.speculation = not getattr(args, "no_speculation", False)
     return options
 
 

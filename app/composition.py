@@ -29,6 +29,7 @@ from providers import Provider, ProviderConfig, create_provider, new_http_client
 from . import events as ev
 from .controller import AgentController
 from .input_pump import InputPump
+from .live_transcription import LiveOptions, LiveTranscription
 from .local_model_host import LocalModelHost
 from .logging_setup import register_secret
 from .settings import Settings, tool_permissions
@@ -56,6 +57,10 @@ class RuntimeOptions:
     barge_in: bool = True
     hands_free: bool = True
     hangover_s: float = 0.5
+    speculation: bool = True  # transcribe at pauses and show partials while the user speaks
+    adaptive_hangover: bool = True
+    hangover_min_s: float = 0.4
+    hangover_max_s: float = 1.2
     input_device: str | int | None = None
     output_device: str | int | None = None
     permissions: frozenset[str] = frozenset()
@@ -73,6 +78,9 @@ class RuntimeOptions:
             barge_in=audio.barge_in,
             hands_free=audio.input_mode == "hands_free",
             hangover_s=audio.hangover_ms / 1000,
+            adaptive_hangover=audio.adaptive_hangover,
+            hangover_min_s=audio.hangover_min_ms / 1000,
+            hangover_max_s=audio.hangover_max_ms / 1000,
             input_device=_device(audio.input_device),
             output_device=_device(audio.output_device),
             permissions=tool_permissions(settings),
@@ -136,11 +144,23 @@ class Components:
         return provider
 
     async def aclose(self) -> None:
+        if self.pump.live is not None:
+            self.pump.live.close()
         await self.controller.close()
         await self.local_host.aclose()
         self.speech.close()
         await asyncio.to_thread(self.transcriber.close)
         await self.client.aclose()
+
+
+def live_options(options: RuntimeOptions) -> LiveOptions:
+    """What the live transcription needs from the run's options."""
+    return LiveOptions(
+        speculate=options.speculation,
+        adaptive=options.adaptive_hangover,
+        hangover_min_s=options.hangover_min_s,
+        hangover_max_s=options.hangover_max_s,
+    )
 
 
 def build_components(
@@ -182,7 +202,14 @@ def build_components(
     controller.settings.permissions = options.permissions
     holder.append(controller)
     segmenter = SpeechSegmenter(SileroVad(), hangover_s=options.hangover_s)
-    pump = InputPump(controller, segmenter, emit=emit, hands_free=options.hands_free)
+    live = LiveTranscription(
+        controller,
+        segmenter,
+        transcriber,
+        emit=emit,
+        options=live_options(options),
+    )
+    pump = InputPump(controller, segmenter, emit=emit, hands_free=options.hands_free, live=live)
     return Components(
         controller=controller,
         pump=pump,

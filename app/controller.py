@@ -18,7 +18,6 @@ import logging
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
@@ -30,7 +29,8 @@ from providers.errors import StreamCancelled
 from . import events as ev
 from .conversation import TOOL_CANCELLED, Conversation
 from .echo import is_self_echo
-from .ports import SpeechPort, TranscriberPort
+from .inputs import TypedInput, VoiceInput
+from .ports import PreparedTranscriptPort, SpeechPort, TranscriberPort
 from .tools import ToolContext, ToolRegistry
 from .tools.timers import TimerService
 from .turn import Turn, TurnRunner, TurnSettings
@@ -38,19 +38,6 @@ from .turn import Turn, TurnRunner, TurnSettings
 log = logging.getLogger(__name__)
 
 CANCEL_WAIT_S = 1.0
-
-
-@dataclass(frozen=True)
-class _Voice:
-    audio: npt.NDArray[np.float32]
-    ended_at: float  # monotonic time the speech ended
-    start_s: float
-    end_s: float
-
-
-@dataclass(frozen=True)
-class _Typed:
-    text: str
 
 
 class AgentController:
@@ -85,11 +72,12 @@ class AgentController:
             tool_context=self._tool_context,
             on_first_token=self._on_first_token,
         )
-        self._inputs: asyncio.Queue[_Voice | _Typed] = asyncio.Queue()
+        self._inputs: asyncio.Queue[VoiceInput | TypedInput] = asyncio.Queue()
         self._input_task: asyncio.Task[None] | None = None
         self._turn: Turn | None = None
         self._queued: deque[Turn] = deque()  # barge-in off: turns waiting their go
         self._next_id = 1
+        self._next_utterance = 1
         self._user_speaking = False
         self._transcribing = 0
         self._transcribe_token: CancelToken | None = None
@@ -147,19 +135,34 @@ class AgentController:
             self._resume_paused()
         self._update_state()
 
+    def next_utterance_id(self) -> int:
+        """An id for an utterance that has just begun (its partials and transcript carry it)."""
+        utterance_id, self._next_utterance = self._next_utterance, self._next_utterance + 1
+        return utterance_id
+
     def utterance(
-        self, audio: npt.NDArray[np.float32], *, start_s: float = 0.0, end_s: float = 0.0
+        self,
+        audio: npt.NDArray[np.float32],
+        *,
+        start_s: float = 0.0,
+        end_s: float = 0.0,
+        utterance_id: int | None = None,
+        prepared: PreparedTranscriptPort | None = None,
     ) -> None:
-        """A finished utterance (VAD end of speech, or push-to-talk released)."""
+        """A finished utterance (VAD end of speech, or push-to-talk released).
+
+        ``prepared``: its transcription, already started (``audio.speculative``)."""
         self._user_speaking = False
         self._emit(ev.SpeechEnded(start_s=start_s, end_s=end_s))
-        self._put(_Voice(audio, time.monotonic(), start_s, end_s))
+        if utterance_id is None:
+            utterance_id = self.next_utterance_id()
+        self._put(VoiceInput(audio, time.monotonic(), start_s, end_s, utterance_id, prepared))
 
     def submit_text(self, text: str) -> None:
         """A typed instruction: the same path as a voice one, minus transcription."""
         text = text.strip()
         if text:
-            self._put(_Typed(text))
+            self._put(TypedInput(text))
 
     def stop(self) -> None:
         """Esc / Stop: cancel the running turn, queued turns and transcription."""
@@ -192,7 +195,7 @@ class AgentController:
     def _emit(self, event: ev.Event) -> None:
         self._emit_raw(event)
 
-    def _put(self, item: _Voice | _Typed) -> None:
+    def _put(self, item: VoiceInput | TypedInput) -> None:
         if self._closed:
             return
         self._inputs.put_nowait(item)
@@ -205,7 +208,7 @@ class AgentController:
     async def _input_loop(self) -> None:
         while not self._inputs.empty():
             item = self._inputs.get_nowait()
-            if isinstance(item, _Typed):
+            if isinstance(item, TypedInput):
                 turn = self._new_turn(item.text, "text")
             else:
                 turn = await self._transcribe(item)
@@ -219,15 +222,19 @@ class AgentController:
                     log.warning("interrupted turn %d is still running", replaced.id)
         self._update_state()
 
-    async def _transcribe(self, item: _Voice) -> Turn | None:
+    async def _transcribe(self, item: VoiceInput) -> Turn | None:
         """Rule 1: words first. Returns the turn to run, or None for no words/echo."""
         self._transcribing += 1
         self._update_state()
         token = self._transcribe_token = CancelToken()
         try:
-            result = await self.transcriber.transcribe(item.audio, token)
+            if item.prepared is not None:
+                result = await item.prepared.result(token)
+            else:
+                result = await self.transcriber.transcribe(item.audio, token)
             text = result.text.strip()
         except StreamCancelled:
+            self._emit(ev.PartialTranscript(utterance_id=item.utterance_id, text=""))
             return None
         except Exception as exc:  # a broken model must not lose the app
             log.exception("transcription failed")
@@ -243,6 +250,7 @@ class AgentController:
         elif self.speech.enabled and is_self_echo(text, self.speech.recent_spoken_text()):
             reason = "echo of the assistant's own voice"
         if reason is not None:
+            self._emit(ev.PartialTranscript(utterance_id=item.utterance_id, text=""))
             if running is not None:
                 self._emit(ev.FalseInterruption(turn_id=running.id, reason=reason))
             if not self._user_speaking and self._inputs.empty():
@@ -252,7 +260,7 @@ class AgentController:
         turn = self._new_turn(text, "voice")
         turn.speech_end_at = item.ended_at
         turn.transcript_at = time.monotonic()
-        self._emit(ev.Transcript(text=text, turn_id=turn.id))
+        self._emit(ev.Transcript(text=text, turn_id=turn.id, utterance_id=item.utterance_id))
         return turn
 
     def _new_turn(self, text: str, source: str) -> Turn:

@@ -59,12 +59,25 @@ class SpeechEnded(Event):
 
 
 @dataclass(frozen=True)
+class PartialTranscript(Event):
+    """The words of utterance ``utterance_id`` so far, while it is being spoken (a preview).
+
+    A later ``Transcript`` with the same ``utterance_id`` replaces it; an empty
+    ``text`` withdraws it (the utterance turned out to have no words)."""
+
+    type: ClassVar[str] = "partial_transcript"
+    utterance_id: int = 0
+    text: str = ""
+
+
+@dataclass(frozen=True)
 class Transcript(Event):
     """An utterance with words: the echo (🎙) shown to the user."""
 
     type: ClassVar[str] = "transcript"
     text: str = ""
     turn_id: int = 0
+    utterance_id: int = 0
 
 
 @dataclass(frozen=True)
@@ -186,3 +199,13 @@ class Latency(Event):
     transcript_s: float | None = None
     first_token_s: float | None = None
     first_audio_s: float | None = None
+
+
+@dataclass(frozen=True)
+class LoopLag(Event):
+    """``--loop-lag``: the event loop's worst stall (a timer's lateness) over the run."""
+
+    type: ClassVar[str] = "loop_lag"
+    worst_s: float = 0.0
+    p99_s: float = 0.0
+    samples: int = 0

@@ -100,7 +100,7 @@ class DesktopSession:
 
     def settings_saved(self, settings: Any) -> None:
         """Settings → Save: apply what changed without restarting."""
-        from .composition import RuntimeOptions
+        from .composition import RuntimeOptions, live_options
         from .settings import OverrideError, resolve
 
         self.saved = settings
@@ -117,6 +117,8 @@ class DesktopSession:
         controller.settings.system_prompt = new.system_prompt
         controller.settings.permissions = new.permissions
         self.components.pump.segmenter.hangover_s = new.hangover_s
+        if self.components.pump.live is not None:
+            self.components.pump.live.configure(live_options(new))
         self.components.speech.set_enabled(new.speech_output)
         if (new.input_device, new.whisper_model) != (old.input_device, old.whisper_model):
             if new.whisper_model != old.whisper_model:

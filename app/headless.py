@@ -17,6 +17,7 @@ from typing import Any, TextIO
 
 from . import events as ev
 from .composition import Components, build_components
+from .loop_lag import LoopLagProbe
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +69,10 @@ async def _run(components: Components, args: Any, printer: JsonLinePrinter) -> i
             loop.add_signal_handler(sig, stop.set)
         except (NotImplementedError, RuntimeError):
             pass
+    probe = LoopLagProbe() if getattr(args, "loop_lag", False) else None
     printer(ev.Ready(stt_model=components.stt_description, load_warnings=tuple(warnings)))
+    if probe is not None:
+        probe.start()
     if args.say:
         for text in args.say:
             controller.submit_text(text)
@@ -88,7 +92,18 @@ async def _run(components: Components, args: Any, printer: JsonLinePrinter) -> i
                 printer(ev.ErrorEvent(kind=kind, message=str(exc)))
                 return 1
         await _until(asyncio.ensure_future(controller.wait_idle()), stop)
+        if probe is not None:
+            await probe.stop()
+            printer(
+                ev.LoopLag(
+                    worst_s=round(probe.worst_s, 4),
+                    p99_s=round(probe.p99_s, 4),
+                    samples=len(probe.lateness_s),
+                )
+            )
     finally:
+        if probe is not None:
+            await probe.stop()
         if pump is not None and not pump.done():
             pump.cancel()
             await asyncio.wait({pump}, timeout=2)

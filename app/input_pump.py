@@ -21,6 +21,7 @@ from audio.segmenter import SpeechDiscarded, SpeechEnded, SpeechSegmenter, Speec
 
 from . import events as ev
 from .controller import AgentController
+from .live_transcription import LiveTranscription
 
 LEVEL_INTERVAL_S = 1 / 30
 MIN_PTT_AUDIO_S = 0.15
@@ -35,6 +36,7 @@ class InputPump:
         emit: Callable[[ev.Event], None],
         hands_free: bool = True,
         preroll_s: float = 0.3,
+        live: LiveTranscription | None = None,
     ) -> None:
         self.controller = controller
         self.segmenter = segmenter
@@ -43,6 +45,8 @@ class InputPump:
         self._meter = LevelMeter()
         self._ptt = PushToTalkRecorder(preroll_s=preroll_s)
         self._last_level = 0.0
+        # Speculative transcription and partials while speaking (hands-free); None: off.
+        self.live = live
 
     @property
     def push_to_talk_held(self) -> bool:
@@ -51,13 +55,13 @@ class InputPump:
     def set_hands_free(self, on: bool) -> None:
         if on != self.hands_free:
             self.hands_free = on
-            self.segmenter.reset()
+            self._reset_segmenter()
 
     def push_to_talk_press(self) -> None:
         if self._ptt.recording:
             return
         self._ptt.press()
-        self.segmenter.reset()
+        self._reset_segmenter()
         self.controller.speech_started()
 
     def push_to_talk_release(self) -> None:
@@ -92,8 +96,15 @@ class InputPump:
         for event in self.segmenter.flush():
             self._dispatch(event)
 
+    def _reset_segmenter(self) -> None:
+        self.segmenter.reset()
+        if self.live is not None:
+            self.live.reset()
+
     def _dispatch(self, event: Any) -> None:
-        if isinstance(event, SpeechStarted):
+        if self.live is not None:
+            self.live.dispatch(event)
+        elif isinstance(event, SpeechStarted):
             self.controller.speech_started(event.at_s)
         elif isinstance(event, SpeechEnded):
             self.controller.utterance(event.audio, start_s=event.start_s, end_s=event.end_s)

@@ -26,6 +26,12 @@ class TranscriberPort(Protocol):
     ) -> TranscriptionLike: ...
 
 
+class PreparedTranscriptPort(Protocol):
+    """A transcription already under way (``audio.speculative.PreparedTranscript``)."""
+
+    async def result(self, cancel: CancelToken | None = None) -> TranscriptionLike: ...
+
+
 class SpeechPort(Protocol):
     """Speech output for one reply at a time (see ``audio.SpeechOutput``)."""
 

@@ -104,6 +104,10 @@ class AudioSettings:
     input_mode: str = "push_to_talk"  # "push_to_talk" | "hands_free"
     barge_in: bool = True
     hangover_ms: int = 500
+    # Shorter pause after a finished sentence, longer mid-phrase, within these bounds.
+    adaptive_hangover: bool = True
+    hangover_min_ms: int = 400
+    hangover_max_ms: int = 1200
     whisper_model: str = "bundled"  # "bundled", a local model directory, or a model name
     speech_output: bool = True
     voice: str = "piper-joe"  # "piper-joe" | "system"
@@ -156,6 +160,8 @@ RANGES: dict[str, tuple[int, int]] = {
     "local.context_length": (256, 131072),
     "local.threads": (0, 256),
     "local.max_reply_tokens": (16, 32768),
+    "audio.hangover_min_ms": (100, 5000),
+    "audio.hangover_max_ms": (100, 5000),
 }
 
 
@@ -306,6 +312,7 @@ FLAG_FIELDS = {
     "input_mode": "audio.input_mode",
     "barge_in": "audio.barge_in",
     "hangover_ms": "audio.hangover_ms",
+    "adaptive_hangover": "audio.adaptive_hangover",
     "whisper_model": "audio.whisper_model",
     "speech_output": "audio.speech_output",
     "system_prompt": "agent.system_prompt",

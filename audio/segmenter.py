@@ -21,6 +21,22 @@ Every ``SpeechStarted`` is followed by exactly one ``SpeechEnded`` or
 ``SpeechDiscarded``, unless ``reset()`` drops the open utterance. Times are
 stream times: seconds of audio fed since construction (or the ``at_s`` given
 to ``reset``).
+
+With ``live_events=True`` the segmenter also reports what happens *inside* an
+utterance, so transcription can start before the hangover is over:
+
+- ``SpeechPaused(audio, start_s, end_s)`` on the first silent frame after
+  speech: the utterance may be over, ``audio`` is everything up to here.
+- ``SpeechResumed(at_s)`` when speech comes back before the hangover ran out:
+  whatever was started at the pause is stale.
+- ``SpeechProgress(audio, start_s, at_s)`` after every ``progress_interval_s``
+  of ongoing speech (the first after ``first_progress_s``), for live partials.
+
+A pause that ends the utterance is followed by ``SpeechEnded`` whose
+``end_s`` equals the pause's ``end_s``; a resume in between changes it.
+The hangover of the current pause can be changed while it runs
+(``set_pause_hangover``, e.g. from the words heard so far) and ``poll()``
+ends the utterance at once when the new hangover has already passed.
 """
 
 from __future__ import annotations
@@ -65,6 +81,31 @@ class SpeechEnded:
         return self.end_s - self.start_s
 
 
+@dataclass(frozen=True, eq=False)
+class SpeechPaused:
+    """First silent frame after speech: ``audio`` (pre-roll to here) may be the whole utterance."""
+
+    audio: npt.NDArray[np.float32] = field(repr=False)
+    start_s: float
+    end_s: float
+
+
+@dataclass(frozen=True)
+class SpeechResumed:
+    """Speech came back at ``at_s`` before the pause became an end: the pause was not one."""
+
+    at_s: float
+
+
+@dataclass(frozen=True, eq=False)
+class SpeechProgress:
+    """Speech goes on; ``audio`` is the utterance so far (pre-roll to ``at_s``)."""
+
+    audio: npt.NDArray[np.float32] = field(repr=False)
+    start_s: float
+    at_s: float
+
+
 @dataclass(frozen=True)
 class SpeechDiscarded:
     """The sound that raised ``SpeechStarted`` was too short to be speech."""
@@ -74,10 +115,14 @@ class SpeechDiscarded:
     end_s: float
 
 
-SegmentEvent = SpeechStarted | SpeechEnded | SpeechDiscarded
+SegmentEvent = (
+    SpeechStarted | SpeechEnded | SpeechDiscarded | SpeechPaused | SpeechResumed | SpeechProgress
+)
 
 
 class SpeechSegmenter:
+    _pause_hangover: float | None
+
     def __init__(
         self,
         vad: VoiceDetector,
@@ -89,6 +134,9 @@ class SpeechSegmenter:
         preroll_s: float = 0.3,
         onset_frames: int = 2,
         max_utterance_s: float | None = 60.0,
+        live_events: bool = False,
+        first_progress_s: float = 0.8,
+        progress_interval_s: float = 1.0,
     ) -> None:
         if not 0.0 < threshold < 1.0:
             raise ValueError("threshold must be between 0 and 1")
@@ -104,6 +152,9 @@ class SpeechSegmenter:
         self.preroll_s = preroll_s
         self.onset_frames = max(1, onset_frames)
         self.max_utterance_s = max_utterance_s
+        self.live_events = live_events
+        self.first_progress_s = first_progress_s
+        self.progress_interval_s = progress_interval_s
         history_frames = math.ceil(preroll_s * SAMPLE_RATE_HZ / FRAME_SAMPLES) + self.onset_frames
         self._history: deque[tuple[int, npt.NDArray[np.float32]]] = deque(maxlen=history_frames)
         self._chunker = BlockChunker(FRAME_SAMPLES)
@@ -123,6 +174,41 @@ class SpeechSegmenter:
         self._hangover_s = value
 
     @property
+    def effective_hangover_s(self) -> float:
+        """The hangover the pending pause must reach: the pause's own, else ``hangover_s``."""
+        return self._pause_hangover if self._pause_hangover is not None else self._hangover_s
+
+    def set_pause_hangover(self, value: float | None) -> None:
+        """Hangover for the current pause only (None: back to ``hangover_s``).
+
+        Ignored when no pause is pending; a resume or an end clears it."""
+        if value is not None and value < 0:
+            raise ValueError("a hangover cannot be negative")
+        if self._end is not None:
+            self._pause_hangover = value
+
+    @property
+    def pause_end_s(self) -> float | None:
+        """Where the pending pause began (the ``end_s`` of its ``SpeechPaused``), or None."""
+        return None if self._end is None or self._onset is None else self._end / SAMPLE_RATE_HZ
+
+    @property
+    def pause_pending(self) -> bool:
+        """True while a pause runs that may still become the end."""
+        return self._onset is not None and self._end is not None
+
+    def poll(self) -> list[SegmentEvent]:
+        """End the utterance now if the current pause already lasted its hangover."""
+        events: list[SegmentEvent] = []
+        if self._end is not None and self._onset is not None and self._pause_due():
+            self._finish(self._end, events)
+        return events
+
+    def _pause_due(self) -> bool:
+        assert self._end is not None
+        return self._clock - self._end >= self.effective_hangover_s * SAMPLE_RATE_HZ - 0.5
+
+    @property
     def in_speech(self) -> bool:
         """True between ``SpeechStarted`` and its end/discard."""
         return self._onset is not None
@@ -133,6 +219,8 @@ class SpeechSegmenter:
         self._onset: int | None = None  # sample where the open utterance's speech began
         self._end: int | None = None  # sample where speech (provisionally) stopped
         self._audio: list[npt.NDArray[np.float32]] = []
+        self._pause_hangover = None
+        self._next_progress: int | None = None  # stream sample of the next SpeechProgress
 
     def reset(self, at_s: float | None = None) -> None:
         """Forget the stream: VAD state, pre-roll, any open utterance (without an event).
@@ -190,10 +278,31 @@ class SpeechSegmenter:
             return
         self._audio.append(frame)
         if prob >= self.threshold:
+            if self._end is not None and self.live_events:
+                events.append(SpeechResumed(at_s=start / SAMPLE_RATE_HZ))
             self._end = None
+            self._pause_hangover = None
         elif prob < self.off_threshold and self._end is None:
             self._end = start
-        if self._end is not None and self._clock - self._end >= self._hangover_s * SAMPLE_RATE_HZ:
+            if self.live_events:
+                events.append(
+                    SpeechPaused(
+                        audio=self._joined(),
+                        start_s=self._onset / SAMPLE_RATE_HZ,
+                        end_s=start / SAMPLE_RATE_HZ,
+                    )
+                )
+        if self._end is None and self.live_events and self._next_progress is not None:
+            if self._clock >= self._next_progress:
+                self._next_progress = self._clock + round(self.progress_interval_s * SAMPLE_RATE_HZ)
+                events.append(
+                    SpeechProgress(
+                        audio=self._joined(),
+                        start_s=self._onset / SAMPLE_RATE_HZ,
+                        at_s=self._clock / SAMPLE_RATE_HZ,
+                    )
+                )
+        if self._end is not None and self._pause_due():
             self._finish(self._end, events)
         elif (
             self.max_utterance_s is not None
@@ -210,7 +319,14 @@ class SpeechSegmenter:
         self._onset = onset
         self._end = None
         self._run = 0
+        self._next_progress = onset + round(self.first_progress_s * SAMPLE_RATE_HZ)
         events.append(SpeechStarted(at_s=onset / SAMPLE_RATE_HZ))
+
+    def _joined(self) -> npt.NDArray[np.float32]:
+        """The open utterance's audio so far, as one array (kept joined to stay cheap)."""
+        if len(self._audio) > 1:
+            self._audio = [np.concatenate(self._audio).astype(np.float32, copy=False)]
+        return self._audio[0].copy()
 
     def _finish(self, end: int, events: list[SegmentEvent]) -> None:
         assert self._onset is not None

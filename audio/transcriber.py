@@ -15,6 +15,7 @@ import concurrent.futures
 import logging
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
@@ -25,8 +26,15 @@ from providers.cancel import CancelToken
 from providers.errors import StreamCancelled
 
 from .errors import AudioErrorKind, TranscriptionError
-from .hallucination import SAMPLE_RATE_HZ, SegmentScore, clean_transcript, is_near_silent
+from .hallucination import (
+    SAMPLE_RATE_HZ,
+    CleanText,
+    SegmentScore,
+    clean_transcript,
+    is_near_silent,
+)
 from .model_resolution import LoadedModel, load_whisper_model
+from .short_context import short_context
 
 log = logging.getLogger(__name__)
 
@@ -211,7 +219,7 @@ class WhisperTranscriber:
             self._jobs.add(job)
         try:
             loop = asyncio.get_running_loop()
-            future = loop.run_in_executor(self._executor, self._decode, samples, job)
+            future = loop.run_in_executor(self._executor, self._decode, samples, job, None, False)
             clean = await await_or_cancel(future, cancel, job)
         finally:
             if unlink is not None:
@@ -220,9 +228,46 @@ class WhisperTranscriber:
                 self._jobs.discard(job)
         return Transcription(clean.text, duration_s, _since(started), clean.dropped)
 
-    def _decode(self, samples: npt.NDArray[np.float32], job: CancelToken) -> Any:
+    def submit(
+        self,
+        samples: npt.NDArray[np.float32],
+        job: CancelToken,
+        *,
+        not_after: float | None = None,
+        short_context: int | None = None,
+        on_start: Callable[[], None] | None = None,
+    ) -> concurrent.futures.Future[CleanText]:
+        """Queue a decode on the worker thread; returns its future (``CleanText``).
+
+        For passes that may be skipped (``audio.speculative``): ``job`` cancelled
+        before the worker reaches it, or the worker reaching it after the
+        ``time.monotonic()`` deadline ``not_after``, skips the pass at no cost
+        (the future raises ``StreamCancelled``). ``short_context``: encode over the
+        audio's own length, at least that many frames (``audio.short_context``).
+        ``on_start`` is called in the worker thread when the pass really begins."""
+        self.start_loading()
+        return self._executor.submit(self._decode, samples, job, not_after, short_context, on_start)
+
+    def _decode(
+        self,
+        samples: npt.NDArray[np.float32],
+        job: CancelToken,
+        not_after: float | None = None,
+        short: int | None = None,
+        on_start: Callable[[], None] | None = None,
+    ) -> CleanText:
         """Worker thread: run the model, consuming its segment generator here."""
         job.raise_if_cancelled()
+        if not_after is not None and time.monotonic() > not_after:
+            raise StreamCancelled("skipped: the worker reached it too late")
+        if on_start is not None:
+            on_start()
+        if short is not None:
+            with short_context(short):
+                return self._decode_full(samples, job)
+        return self._decode_full(samples, job)
+
+    def _decode_full(self, samples: npt.NDArray[np.float32], job: CancelToken) -> CleanText:
         model = self._model()
         options = whisper_options(samples.size / SAMPLE_RATE_HZ, self._language)
         segments, _info = model.transcribe(samples, **options)

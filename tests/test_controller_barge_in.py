@@ -18,6 +18,7 @@ from tests.support.controller_harness import EventLog, make_controller
 from tests.support.speech import SpeechLibrary, white_noise
 from tests.support.sse_server import (
     Drop,
+    Hold,
     ScriptedServer,
     ScriptedToolCall,
     Stall,
@@ -199,8 +200,12 @@ async def test_noise_during_reply_is_a_false_interruption(
 async def test_barge_in_off_echoes_at_once_and_queues_in_order(
     server: ScriptedServer, whisper: object, quiet: object, speech: SpeechLibrary
 ) -> None:
+    # The first reply holds its last piece until the echo was seen: however slow
+    # transcription is on a loaded machine, the utterance really arrives mid-reply.
+    echoed = threading.Event()
+    counting = openai_stream(["one ", "two ", "three"], delay_s=0.15)
     server.add(
-        sse_reply(openai_stream(["one ", "two ", "three"], delay_s=0.15)),
+        sse_reply([*counting[:3], Hold(echoed, timeout_s=120), *counting[3:]]),
         sse_reply(openai_stream(["queued answer"])),
     )
     controller, log, client = make_controller(
@@ -211,7 +216,8 @@ async def test_barge_in_off_echoes_at_once_and_queues_in_order(
     audio = speech.say("Then tell me a joke.")
     controller.speech_started()
     controller.utterance(audio)
-    transcript = await log.wait_for(ev.Transcript, timeout_s=20)
+    transcript = await log.wait_for(ev.Transcript, timeout_s=60)
+    echoed.set()
     first_done = await log.wait_for(ev.TurnFinished, lambda e: e.turn_id == 1, timeout_s=20)
     assert first_done.text == "one two three"
     assert log.index(ev.Transcript) < log.index(ev.TurnFinished)  # echoed at once

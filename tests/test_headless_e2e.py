@@ -116,3 +116,32 @@ def test_typed_turn_and_usage_errors(server: ScriptedServer, tmp_path: Path) -> 
     assert code == 2 and "no such file" in stderr
     code, _, stderr = run_headless("--say", "x", "--provider", "anthropic")
     assert code == 2 and "ANTHROPIC_API_KEY" in stderr and len(stderr.strip().splitlines()) == 1
+
+
+def test_partial_transcripts_while_speaking_and_the_switches_that_turn_them_off(
+    speech: SpeechLibrary, server: ScriptedServer, tmp_path: Path
+) -> None:
+    said = "Please set a timer for ten minutes and then remind me to call my mother tonight."
+    audio = np.concatenate([silence(0.4), speech.say(said), silence(1.2)])
+    path = write_wav(tmp_path / "long.wav", audio)
+    server.add(sse_reply(openai_stream(["Done."])), sse_reply(openai_stream(["Done."])))
+    common = ("--input", str(path), "--realtime", "--no-tts", "--base-url",
+              server.base_url("openai"), "--model", "m", "--api-key", "sk-local")  # fmt: skip
+
+    code, events, stderr = run_headless(*common, "--loop-lag")
+    assert code == 0, stderr
+    (transcript,) = of(events, "transcript")
+    utterance = transcript["utterance_id"]
+    partials = of(events, "partial_transcript")
+    assert partials, [e["type"] for e in events]
+    assert all(p["utterance_id"] == utterance and p["text"] for p in partials)
+    assert position(events, "partial_transcript") < position(events, "speech_ended")
+    assert "timer" in transcript["text"].lower()
+    (lag,) = of(events, "loop_lag")
+    assert lag["samples"] > 100 and 0 <= lag["worst_s"] < 5.0  # a hang bound, not a figure
+
+    code, events, stderr = run_headless(*common, "--no-speculation", "--fixed-hangover")
+    assert code == 0, stderr
+    assert of(events, "partial_transcript") == [] and of(events, "loop_lag") == []
+    (transcript,) = of(events, "transcript")
+    assert "timer" in transcript["text"].lower() and transcript["utterance_id"] >= 1

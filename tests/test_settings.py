@@ -192,3 +192,22 @@ def test_bad_overrides_say_what_is_wrong(
     with pytest.raises(OverrideError) as info:
         resolve(Settings(), env, flags)
     assert needle in str(info.value)
+
+
+def test_adaptive_end_of_speech_settings_and_the_fixed_hangover_flag() -> None:
+    path = settings_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(
+        "[audio]\nadaptive_hangover = true\nhangover_min_ms = 350\nhangover_max_ms = 99999\n"
+    )
+    loaded = load_settings()
+    audio = loaded.settings.audio
+    assert (audio.adaptive_hangover, audio.hangover_min_ms, audio.hangover_max_ms) == (
+        True,
+        350,
+        1200,
+    )
+    assert any("hangover_max_ms" in m for m in loaded.messages)
+    fixed = resolve(loaded.settings, {}, {"adaptive_hangover": False})
+    assert fixed.settings.audio.adaptive_hangover is False
+    assert "audio.adaptive_hangover" in fixed.overridden

@@ -199,3 +199,42 @@ def test_empty_conversation_shows_how_to_start(qtbot: QtBot) -> None:
     assert not view.welcome.isVisible()
     view.clear_conversation()
     assert view.welcome.isVisible()
+
+
+def italic_at(view: ConversationView, needle: str) -> bool:
+    cursor = view.document().find(needle)
+    assert not cursor.isNull(), needle
+    probe = QTextCursor(view.document())
+    probe.setPosition(cursor.selectionEnd())
+    return probe.charFormat().fontItalic()
+
+
+def test_partial_transcript_is_greyed_then_replaced_by_the_final(qtbot: QtBot) -> None:
+    view = make(qtbot)
+    play(view, [ev.TurnStarted(turn_id=1, text="tell me a story", source="text")])
+    play(view, [ev.ReplyDelta(turn_id=1, text="Once upon a time")])
+    view.flush()
+    play(view, [ev.PartialTranscript(utterance_id=4, text="stop what is")])
+    assert "🎙 stop what is …" in view.toPlainText()
+    c = colors(view.palette())
+    assert color_at(view, "stop what is") == c.dim.name() and italic_at(view, "stop what is")
+    play(view, [ev.PartialTranscript(utterance_id=4, text="Stop. What is the capital")])
+    assert "stop what is …" not in view.toPlainText()
+    final = ev.Transcript(text="Stop. What is the capital of France?", turn_id=2, utterance_id=4)
+    play(view, [final, ev.TurnInterrupted(turn_id=1, by=2, kept_text="Once upon a time")])
+    play(view, [ev.TurnStarted(turn_id=2, text=final.text, source="voice")])
+    text = view.toPlainText()
+    assert "🎙 “Stop. What is the capital of France?”" in text
+    assert "What is the capital …" not in text and "listening" not in text
+    assert text.count("capital") == 1  # replaced in place, not echoed twice
+    assert not italic_at(view, "capital of France")
+    # The echo sits where the preview was: after the interrupted reply, before the new one.
+    assert text.index("Once upon a time") < text.index("capital of France")
+
+
+def test_a_partial_without_words_in_the_end_is_withdrawn(qtbot: QtBot) -> None:
+    view = make(qtbot)
+    play(view, [ev.PartialTranscript(utterance_id=1, text="huh")])
+    assert "🎙 huh …" in view.toPlainText()
+    play(view, [ev.PartialTranscript(utterance_id=1, text="")])
+    assert "huh" not in view.toPlainText()

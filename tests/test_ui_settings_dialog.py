@@ -52,6 +52,9 @@ def test_saves_what_was_edited(qtbot: QtBot) -> None:
     a.hands_free.setChecked(True)
     a.barge_in.setChecked(False)
     a.hangover.setValue(750)
+    assert a.adaptive_hangover.isChecked() and a.hangover_min.isEnabled()
+    a.hangover_min.setValue(1500)  # the bounds the wrong way round are sorted on save
+    a.hangover_max.setValue(450)
     a.speech_output.setChecked(False)
     a.voice.setCurrentIndex(a.voice.findData("system"))
     g.theme.setCurrentIndex(g.theme.findData("dark"))
@@ -70,6 +73,11 @@ def test_saves_what_was_edited(qtbot: QtBot) -> None:
     assert s.audio.input_mode == "hands_free"
     assert (s.audio.barge_in, s.audio.hangover_ms, s.audio.speech_output) == (False, 750, False)
     assert s.audio.voice == "system"
+    assert (s.audio.adaptive_hangover, s.audio.hangover_min_ms, s.audio.hangover_max_ms) == (
+        True,
+        450,
+        1500,
+    )
     assert (s.ui.theme, s.ui.show_latency, s.ui.close_to_tray) == ("dark", False, False)
     assert s.agent.system_prompt == "Answer like a pirate."
     assert s.hotkey.global_hotkey == "<ctrl>+<shift>+h"
@@ -193,3 +201,13 @@ def test_probe_runs_as_a_task_on_the_qasync_loop(qtbot: QtBot, server: ModelsSer
     finally:
         close_loop(loop)
     assert len(results) == 1 and "1 model available" in p.result.text()
+
+
+def test_adaptive_end_of_speech_can_be_turned_off(qtbot: QtBot) -> None:
+    dialog, saved = make(qtbot)
+    a = dialog.audio
+    assert (a.hangover_min.value(), a.hangover_max.value()) == (400, 1200)
+    a.adaptive_hangover.setChecked(False)
+    assert not a.hangover_min.isEnabled() and not a.hangover_max.isEnabled()
+    dialog.buttons.accepted.emit()
+    assert saved[0].audio.adaptive_hangover is False

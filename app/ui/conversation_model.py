@@ -33,6 +33,8 @@ class UserEntry:
     text: str
     voice: bool = False
     turn_id: int | None = None
+    partial: bool = False  # words so far, while the user is still speaking
+    utterance_id: int | None = None
 
 
 @dataclass
@@ -96,19 +98,31 @@ class ConversationModel:
         self.entries: list[Entry] = []
         self._replies: dict[int, ReplyEntry] = {}
         self._echoed: set[int] = set()
+        self._partials: dict[int, UserEntry] = {}  # by utterance id
 
     def clear(self) -> None:
         self.entries.clear()
         self._replies.clear()
         self._echoed.clear()
+        self._partials.clear()
+
+    def partial(self, utterance_id: int) -> UserEntry | None:
+        return self._partials.get(utterance_id)
 
     def reply(self, turn_id: int) -> ReplyEntry | None:
         return self._replies.get(turn_id)
 
     def apply(self, event: object) -> Change | None:
+        if isinstance(event, ev.PartialTranscript):
+            return self._partial(event)
         if isinstance(event, ev.Transcript):
             self._echoed.add(event.turn_id)
-            self.entries.append(UserEntry(event.text, voice=True, turn_id=event.turn_id))
+            final = UserEntry(event.text, voice=True, turn_id=event.turn_id)
+            partial = self._partials.pop(event.utterance_id, None)
+            if partial is not None and partial in self.entries:
+                self.entries[self.entries.index(partial)] = final  # the final takes its place
+            else:
+                self.entries.append(final)
             return Change.UPDATE
         if isinstance(event, ev.TurnStarted):
             if event.turn_id not in self._echoed:
@@ -161,6 +175,23 @@ class ConversationModel:
             self.entries.append(NoticeEntry(event.message, "error", link))
             return Change.UPDATE
         return None
+
+    def _partial(self, event: ev.PartialTranscript) -> Change | None:
+        entry = self._partials.get(event.utterance_id)
+        if not event.text:  # withdrawn: the utterance had no words
+            if entry is None:
+                return None
+            del self._partials[event.utterance_id]
+            if entry in self.entries:
+                self.entries.remove(entry)
+            return Change.UPDATE
+        if entry is None:
+            entry = UserEntry(event.text, voice=True, partial=True, utterance_id=event.utterance_id)
+            self._partials[event.utterance_id] = entry
+            self.entries.append(entry)
+        else:
+            entry.text = event.text
+        return Change.UPDATE
 
     def _reply(self, turn_id: int) -> ReplyEntry:
         reply = self._replies.get(turn_id)

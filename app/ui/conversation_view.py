@@ -22,6 +22,7 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import QTextBrowser, QWidget
 
+from .. import events as ev
 from .conversation_model import (
     SETTINGS_LINK,
     Change,
@@ -83,6 +84,7 @@ class ConversationView(QTextBrowser):
             self.rebuild()
 
     def handle_event(self, event: object) -> None:
+        partial_at = self._partial_index(event)  # before the model replaces or drops it
         change = self.model.apply(event)
         if change is None:
             return
@@ -92,7 +94,7 @@ class ConversationView(QTextBrowser):
             if not self._timer.isActive():
                 self._timer.start()
             return
-        index = self._entry_index(event)
+        index = self._entry_index(event) if partial_at is None else partial_at
         if index is not None and index < self._live_index:
             self.rebuild()  # a late change to a turn already frozen (rare)
         else:
@@ -124,6 +126,16 @@ class ConversationView(QTextBrowser):
         self._render_live()
 
     # -- rendering ----------------------------------------------------------------------------
+
+    def _partial_index(self, event: object) -> int | None:
+        """Where the partial line an event updates, replaces or withdraws is, if any."""
+        if not isinstance(event, ev.PartialTranscript | ev.Transcript):
+            return None
+        entry = self.model.partial(event.utterance_id)
+        for i, candidate in enumerate(self.model.entries):
+            if candidate is entry:
+                return i
+        return None
 
     def _entry_index(self, event: object) -> int | None:
         turn_id = getattr(event, "turn_id", None)

@@ -77,6 +77,14 @@ class EntryWriter:
         fmt.setBottomMargin(4)
         fmt.setBorder(0)
         frame = cursor.insertFrame(fmt)
+        if entry.partial:  # still speaking: greyed, italic, no quotes yet
+            self._label(cursor, "You · listening…", c.dim)
+            fmt_text = self._text_format(c.dim)
+            fmt_text.setFontItalic(True)
+            cursor.insertBlock(QTextBlockFormat(), fmt_text)
+            cursor.insertText(f"🎙 {entry.text} …", fmt_text)
+            self._leave(cursor, frame)
+            return
         self._label(cursor, "You · voice" if entry.voice else "You", c.dim)
         cursor.insertBlock(QTextBlockFormat(), self._text_format(c.text))
         text = f"🎙 “{entry.text}”" if entry.voice else entry.text

@@ -100,6 +100,11 @@ class SettingsDialog(QDialog):
         (a.hands_free if s.audio.input_mode == "hands_free" else a.push_to_talk).setChecked(True)
         a.barge_in.setChecked(s.audio.barge_in)
         a.hangover.setValue(s.audio.hangover_ms)
+        a.adaptive_hangover.setChecked(s.audio.adaptive_hangover)
+        a.hangover_min.setValue(s.audio.hangover_min_ms)
+        a.hangover_max.setValue(s.audio.hangover_max_ms)
+        a.hangover_min.setEnabled(s.audio.adaptive_hangover)
+        a.hangover_max.setEnabled(s.audio.adaptive_hangover)
         a.whisper_model.setEditText(s.audio.whisper_model)
         a.speech_output.setChecked(s.audio.speech_output)
         a.voice.setCurrentIndex(max(0, a.voice.findData(s.audio.voice)))
@@ -135,6 +140,9 @@ class SettingsDialog(QDialog):
         s.audio.input_mode = "hands_free" if a.hands_free.isChecked() else "push_to_talk"
         s.audio.barge_in = a.barge_in.isChecked()
         s.audio.hangover_ms = a.hangover.value()
+        s.audio.adaptive_hangover = a.adaptive_hangover.isChecked()
+        low, high = sorted((a.hangover_min.value(), a.hangover_max.value()))
+        s.audio.hangover_min_ms, s.audio.hangover_max_ms = low, high
         s.audio.whisper_model = a.whisper_model.currentText().strip() or "bundled"
         s.audio.speech_output = a.speech_output.isChecked()
         s.audio.voice = str(a.voice.currentData())

@@ -148,6 +148,14 @@ class AudioPage(QWidget):
         self.hangover.setRange(low, high)
         self.hangover.setSingleStep(50)
         self.hangover.setSuffix(" ms")
+        self.adaptive_hangover = QCheckBox(
+            "&Adapt to what I said: end sooner after a finished sentence, wait longer mid-phrase",
+            self,
+        )
+        self.hangover_min = self._ms_box("audio.hangover_min_ms")
+        self.hangover_max = self._ms_box("audio.hangover_max_ms")
+        self.adaptive_hangover.toggled.connect(self.hangover_min.setEnabled)
+        self.adaptive_hangover.toggled.connect(self.hangover_max.setEnabled)
         self.whisper_model = QComboBox(self)
         self.whisper_model.setEditable(True)
         self.whisper_model.addItem("bundled")
@@ -169,6 +177,13 @@ class AudioPage(QWidget):
         form.addRow(
             "&End of speech after:", _named(self.hangover, "Silence that ends an utterance")
         )
+        form.addRow("", _named(self.adaptive_hangover, "Adaptive end of speech"))
+        form.addRow(
+            "Sho&rtest pause:", _named(self.hangover_min, "Shortest silence that ends an utterance")
+        )
+        form.addRow(
+            "Lon&gest pause:", _named(self.hangover_max, "Longest silence that ends an utterance")
+        )
         form.addRow("&Whisper model:", _named(self.whisper_model, "Whisper model"))
         form.addRow(
             "", _hint("“bundled” works offline; a folder path or model name also works.", self)
@@ -179,6 +194,14 @@ class AudioPage(QWidget):
         layout.addLayout(form)
         layout.addWidget(mode)
         layout.addStretch(1)
+
+    def _ms_box(self, setting: str) -> QSpinBox:
+        box = QSpinBox(self)
+        low, high = RANGES[setting]
+        box.setRange(low, high)
+        box.setSingleStep(50)
+        box.setSuffix(" ms")
+        return box
 
     def set_devices(self, devices: list[Device], chosen_in: str, chosen_out: str) -> None:
         for combo, kind, chosen, none_text in (

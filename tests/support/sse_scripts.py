@@ -2,14 +2,16 @@
 Anthropic-style event sequences (text pieces, tool calls split into many deltas).
 
 A :class:`Reply` is a status, headers and a body of steps — :class:`Send`
-(bytes after a delay), :class:`Stall` (nothing) and :class:`Drop` (cut the
-connection). ``openai_stream`` / ``anthropic_stream`` build the body of a
-realistic streamed reply; ``sse_reply`` wraps steps into a reply.
+(bytes after a delay), :class:`Stall` (nothing), :class:`Hold` (nothing until
+the test says) and :class:`Drop` (cut the connection). ``openai_stream`` /
+``anthropic_stream`` build the body of a realistic streamed reply;
+``sse_reply`` wraps steps into a reply.
 """
 
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -33,13 +35,22 @@ class Stall:
 
 
 @dataclass(frozen=True)
+class Hold:
+    """Send nothing until the test sets ``gate`` (at most ``timeout_s``): a reply that is
+    still streaming exactly as long as the test needs, however slow the machine."""
+
+    gate: threading.Event
+    timeout_s: float = 60.0
+
+
+@dataclass(frozen=True)
 class Drop:
     """Cut the connection mid-body; ``reset=True`` sends a TCP RST instead of a FIN."""
 
     reset: bool = False
 
 
-Step = Send | Stall | Drop
+Step = Send | Stall | Hold | Drop
 
 
 @dataclass(frozen=True)

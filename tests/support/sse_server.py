@@ -40,6 +40,7 @@ from urllib.parse import parse_qsl, urlsplit
 from tests.support.sse_scripts import (
     SSE_HEADERS,
     Drop,
+    Hold,
     Reply,
     ScriptedToolCall,
     Send,
@@ -57,6 +58,7 @@ from tests.support.sse_scripts import (
 __all__ = [
     "SSE_HEADERS",
     "Drop",
+    "Hold",
     "RecordedRequest",
     "Reply",
     "ScriptedServer",
@@ -297,6 +299,10 @@ class _Handler(BaseHTTPRequestHandler):
                 self._write(data)
             elif isinstance(step, Stall):
                 self._pause(step.seconds)
+            elif isinstance(step, Hold):
+                deadline = time.perf_counter() + step.timeout_s
+                while not step.gate.is_set() and time.perf_counter() < deadline:
+                    self._pause(0.01)
             else:
                 self._drop(step.reset)
                 return

@@ -1,0 +1,201 @@
+"""Hands-free speech through the live transcription: real VAD, real Whisper, real server.
+
+The rules stay (DESIGN.md): transcribe first, echo, then interrupt; a noise
+or a cough while the reply plays cancels nothing. On top: partials carry the
+utterance's id, the pause's pass becomes the final transcript, and the
+adaptive end of turn shortens or lengthens the pause from the words heard.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+
+import numpy as np
+import pytest
+
+from app import events as ev
+from app.input_pump import InputPump
+from app.live_transcription import LiveOptions, LiveTranscription
+from audio.segmenter import SpeechSegmenter
+from audio.transcriber import WhisperTranscriber
+from audio.vad import SileroVad
+from tests.support.controller_harness import EventLog, make_controller
+from tests.support.speech import SpeechLibrary, compose, cough, silence, white_noise
+from tests.support.sse_server import ScriptedServer, Stall, openai_stream, sse_reply
+
+pytestmark = pytest.mark.slow
+
+BLOCK = 512
+RATE = 16_000
+STORY = [f"word{i} " for i in range(30)]
+
+
+@pytest.fixture(scope="module")
+def whisper() -> Iterator[WhisperTranscriber]:
+    transcriber = WhisperTranscriber()
+    transcriber.start_loading()
+    yield transcriber
+    transcriber.close()
+
+
+@pytest.fixture
+def quiet() -> object:
+    from audio.playback import SpeechPlayer
+    from audio.speech_output import SpeechOutput
+    from audio.tts import PiperTts
+
+    tts = PiperTts()
+    return SpeechOutput(tts, SpeechPlayer(tts.sample_rate_hz), enabled=False)
+
+
+def wire(
+    server: ScriptedServer, whisper: WhisperTranscriber, quiet: object, **options: object
+) -> tuple[InputPump, LiveTranscription, EventLog, object]:
+    controller, log, client = make_controller(server, transcriber=whisper, speech=quiet)
+    segmenter = SpeechSegmenter(SileroVad(), hangover_s=0.5)
+    live = LiveTranscription(
+        controller,
+        segmenter,
+        whisper,
+        emit=log,
+        options=LiveOptions(**options),  # type: ignore[arg-type]
+    )
+    return InputPump(controller, segmenter, emit=log, live=live), live, log, client
+
+
+async def speak(pump: InputPump, audio: np.ndarray, pace: float = 0.5) -> None:
+    """Feed like a microphone, ``pace`` × real time (the loop runs between blocks)."""
+    for i in range(0, len(audio) // BLOCK * BLOCK, BLOCK):
+        pump.feed(audio[i : i + BLOCK])
+        await asyncio.sleep(pace * BLOCK / RATE)
+
+
+async def test_words_during_a_reply_interrupt_through_the_pause_pass(
+    server: ScriptedServer, whisper: WhisperTranscriber, quiet: object, speech: SpeechLibrary
+) -> None:
+    endless = openai_stream(STORY, delay_s=0.1, done=False)[:8] + [Stall()]
+    server.add(sse_reply(endless), sse_reply(openai_stream(["Paris."])))
+    pump, live, log, client = wire(server, whisper, quiet)
+    pump.controller.submit_text("Tell me a long story")
+    await log.wait_for(ev.ReplyDelta)
+    said = speech.say("Stop talking. What is the capital of France?")
+    await speak(pump, compose(0.3, said, 1.2).audio)
+    transcript = await log.wait_for(ev.Transcript, timeout_s=60)
+    await log.wait_for(ev.TurnFinished, lambda e: e.turn_id == transcript.turn_id, timeout_s=60)
+    assert "capital" in transcript.text.lower()
+    i_echo = log.index(ev.Transcript)
+    assert (
+        i_echo
+        < log.index(ev.TurnInterrupted)
+        < log.index(ev.TurnStarted, lambda e: e.turn_id == transcript.turn_id)
+    )
+    assert live.speculative.stats.speculative_reused == 1
+    partials = log.of(ev.PartialTranscript)
+    assert all(p.utterance_id == transcript.utterance_id for p in partials)
+    assert server.requests[1].json()["messages"][-1]["content"] == transcript.text
+    await pump.controller.close()
+    await client.aclose()  # type: ignore[attr-defined]
+
+
+async def test_noise_and_a_cough_during_the_reply_cancel_nothing(
+    server: ScriptedServer, whisper: WhisperTranscriber, quiet: object
+) -> None:
+    pieces = [f"w{i} " for i in range(12)]
+    server.add(sse_reply(openai_stream(pieces, delay_s=0.25)))
+    pump, live, log, client = wire(server, whisper, quiet)
+    pump.controller.submit_text("count")
+    await log.wait_for(ev.ReplyDelta)
+    noises = compose(0.3, white_noise(0.8, level_dbfs=-25.0), 0.9, cough(0.25), 0.9)
+    await speak(pump, noises.audio)
+    finished = await log.wait_for(ev.TurnFinished, timeout_s=60)
+    await pump.controller.wait_idle()
+    assert finished.text == "".join(pieces)
+    assert log.of(ev.TurnInterrupted) == [] and log.of(ev.Transcript) == []
+    assert len(server.requests) == 1
+    # Whatever preview was shown of the noise was withdrawn.
+    shown = {p.utterance_id: p.text for p in log.of(ev.PartialTranscript)}
+    assert all(text == "" for text in shown.values())
+    await pump.controller.close()
+    await client.aclose()  # type: ignore[attr-defined]
+
+
+async def idle(live: LiveTranscription) -> None:
+    """Wait (bounded) until no pass is queued or running."""
+    await asyncio.wait_for(live.speculative.wait_idle(), 60)
+
+
+async def _until_paused(pump: InputPump, audio: np.ndarray) -> int:
+    """Feed until the segmenter sits in the last pause; returns the next sample to feed."""
+    seg = pump.segmenter
+    i = 0
+    while i + BLOCK <= len(audio):
+        pump.feed(audio[i : i + BLOCK])
+        i += BLOCK
+        if seg.pause_pending and not np.any(audio[i:]):  # the pause before trailing silence
+            return i
+    raise AssertionError("no final pause")
+
+
+@pytest.mark.parametrize(
+    ("said", "expected_s"),
+    [("What is the capital of France?", 0.4), ("Tell me a joke and then", 1.2)],
+)
+async def test_the_words_at_the_pause_set_its_hangover(
+    server: ScriptedServer,
+    whisper: WhisperTranscriber,
+    quiet: object,
+    speech: SpeechLibrary,
+    said: str,
+    expected_s: float,
+) -> None:
+    pump, live, log, client = wire(server, whisper, quiet, hangover_min_s=0.4, hangover_max_s=1.2)
+    server.add(sse_reply(openai_stream(["ok"])))
+    audio = compose(0.3, speech.say(said), 2.0).audio
+    at = await _until_paused(pump, audio)
+    pause_s = pump.segmenter.pause_end_s
+    assert pause_s is not None
+    await idle(live)  # the pause's words are known
+    spoken = log.of(ev.PartialTranscript)[-1].text
+    assert pump.segmenter.effective_hangover_s == expected_s, spoken
+    clock_s = at / RATE
+    while not log.of(ev.SpeechEnded):
+        pump.feed(audio[at : at + BLOCK])
+        at += BLOCK
+        clock_s = at / RATE
+    assert expected_s <= clock_s - pause_s <= expected_s + BLOCK / RATE + 1e-9
+    await pump.controller.close()
+    await client.aclose()  # type: ignore[attr-defined]
+
+
+async def test_a_pause_already_long_enough_ends_as_soon_as_its_words_are_known(
+    server: ScriptedServer, whisper: WhisperTranscriber, quiet: object, speech: SpeechLibrary
+) -> None:
+    pump, live, log, client = wire(server, whisper, quiet)
+    server.add(sse_reply(openai_stream(["ok"])))
+    audio = compose(0.3, speech.say("What is the capital of France?"), 2.0).audio
+    at = await _until_paused(pump, audio)
+    for _ in range(14):  # 0.45 s of silence at once: past 0.4, short of 0.5
+        pump.feed(audio[at : at + BLOCK])
+        at += BLOCK
+    assert not log.of(ev.SpeechEnded)
+    await log.wait_for(ev.SpeechEnded, timeout_s=60)  # no more audio needed
+    transcript = await log.wait_for(ev.Transcript, timeout_s=60)
+    assert "capital" in transcript.text.lower()
+    await pump.controller.close()
+    await client.aclose()  # type: ignore[attr-defined]
+
+
+async def test_fixed_hangover_and_no_speculation_keep_the_old_path(
+    server: ScriptedServer, whisper: WhisperTranscriber, quiet: object, speech: SpeechLibrary
+) -> None:
+    pump, live, log, client = wire(server, whisper, quiet, speculate=False, adaptive=False)
+    server.add(sse_reply(openai_stream(["ok"])))
+    await speak(pump, compose(0.3, speech.say("What is the capital of France?"), 1.0).audio, 0)
+    transcript = await log.wait_for(ev.Transcript, timeout_s=60)
+    stats = live.speculative.stats
+    assert (stats.speculative_passes, stats.partial_passes, stats.final_passes) == (0, 0, 1)
+    assert log.of(ev.PartialTranscript) == [] and "capital" in transcript.text.lower()
+    assert silence(0).size == 0
+    await pump.controller.close()
+    await client.aclose()  # type: ignore[attr-defined]
