@@ -219,7 +219,7 @@ class WhisperTranscriber:
             self._jobs.add(job)
         try:
             loop = asyncio.get_running_loop()
-            future = loop.run_in_executor(self._executor, self._decode, samples, job, None, False)
+            future = loop.run_in_executor(self._executor, self._decode, samples, job)
             clean = await await_or_cancel(future, cancel, job)
         finally:
             if unlink is not None:
