@@ -7,15 +7,13 @@ have the words before the hangover ends. CTranslate2 encodes shorter inputs
 fine (whisper.cpp calls this the audio context), but the model was trained on
 30 s windows and reads worse the less padding it sees: on twelve espeak-ng
 commands, a 10 s window cost 3-4x less and raised tiny.en's word error from
-6.5 % to 10.7 %, a 15 s window 2.5x less at 6.8 %, a 20 s window about half
-at exactly the full window's 6.5 % (barely longer than the clip, it repeated
-itself or lost words). So the pause's pass, whose text becomes the final one,
-uses 20 s (``FINAL_MIN_FRAMES``) and live previews 10 s (``MIN_FRAMES``);
-``tests/test_speculative.py`` holds the pause's pass to the full window's
-word error. faster-whisper has no option
-for it, so this wraps its padding function once; only a thread inside
-``short_context()`` gets the short window, every other caller keeps the
-stock behaviour.
+6.5 % to 10.7 %, and even a 20 s window was measurably worse than the full one
+on the test set of ``tests/test_speculative.py``. So only live previews, whose
+text is replaced, use a short window (``MIN_FRAMES``, 10 s); the pause's pass,
+whose text becomes the final one, keeps faster-whisper's full window.
+faster-whisper has no option for it, so this wraps its padding function once;
+only a thread inside ``short_context()`` gets the short window, every other
+caller keeps the stock behaviour.
 """
 
 from __future__ import annotations
@@ -27,7 +25,6 @@ from typing import Any
 
 PAD_FRAMES = 100  # 1 s of silence after the audio at least
 MIN_FRAMES = 1000  # 10 s: previews (shorter windows made tiny.en repeat itself or drop words)
-FINAL_MIN_FRAMES = 2000  # 20 s: a text that may become the final one reads as well as 30 s
 
 _local = threading.local()
 _lock = threading.Lock()

@@ -39,7 +39,7 @@ from providers.cancel import CancelToken
 
 from .hallucination import SAMPLE_RATE_HZ, CleanText, is_near_silent
 from .segmenter import SpeechEnded, SpeechPaused, SpeechProgress
-from .short_context import FINAL_MIN_FRAMES, MIN_FRAMES
+from .short_context import MIN_FRAMES
 from .transcriber import Transcription, as_mono_float32, await_or_cancel
 
 log = logging.getLogger(__name__)
@@ -168,8 +168,8 @@ class SpeculativeTranscriber:
         self.partials = partials
         self.partial_window_s = partial_window_s
         self.partial_slack_s = partial_slack_s
-        # Previews and pause passes encode a shorter window (audio.short_context: 10 s and
-        # 20 s at least); a final pass of its own keeps the full 30 s, as without speculation.
+        # Previews encode a shorter window (audio.short_context, 10 s at least); a pause
+        # pass, whose text may become the final one, keeps the full 30 s, as a final does.
         self.short_context = short_context
         self.stats = SpeculationStats()
         self._utterance: int | None = None  # the utterance still being spoken
@@ -291,8 +291,8 @@ class SpeculativeTranscriber:
             utterance = self._utterance if self._utterance is not None else 0
         token = CancelToken()
         frames = None
-        if self.short_context and kind != "final":
-            frames = MIN_FRAMES if kind == "partial" else FINAL_MIN_FRAMES
+        if self.short_context and kind == "partial":
+            frames = MIN_FRAMES
         holder: list[_Pass] = []
         inner = self._worker.submit(
             audio,

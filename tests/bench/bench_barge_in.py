@@ -166,7 +166,7 @@ def main() -> None:
             values = [r[key] for r in runs]
             finite = [v for v in values if not math.isnan(v)]
             median = statistics.median(finite) if finite else math.nan
-            spread = [round(v, 3) for v in values]
+            spread = "[" + ", ".join(f"{v:.3f}" for v in values) + "]"
             print(f"    {key:36s} {median:7.3f}   runs {spread}")
         print(f"    {'replies cancelled by noise/cough':36s} {sum(cancels[mode]):7d}")
     before = statistics.median(
