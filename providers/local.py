@@ -24,7 +24,7 @@ from .errors import BadRequestError, ProviderError
 from .events import ChatRequest, Done, StreamEvent, TextDelta
 from .local_model import LoadedModel, LocalModelError
 from .local_source import LocalModelSource
-from .openai_compat import OpenAIDecoder, chat_messages
+from .openai_compat import OpenAIDecoder, chat_messages, chat_tools
 from .tagged_tool_calls import TaggedToolCalls
 
 # Chat formats whose llama-cpp-python handler turns the model's output into tool calls.
@@ -132,17 +132,7 @@ def completion_kwargs(request: ChatRequest, model: LoadedModel) -> dict[str, Any
                 call["function"]["arguments"] = _as_object(call["function"]["arguments"])
     kwargs: dict[str, Any] = {"messages": messages}
     if request.tools and supports_tools(model):
-        kwargs["tools"] = [
-            {
-                "type": "function",
-                "function": {
-                    "name": tool.name,
-                    "description": tool.description,
-                    "parameters": tool.parameters,
-                },
-            }
-            for tool in request.tools
-        ]
+        kwargs["tools"] = chat_tools(request)
         kwargs["tool_choice"] = "auto"
     kwargs["max_tokens"] = request.max_tokens or model.config.max_reply_tokens
     if request.temperature is not None:

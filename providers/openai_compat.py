@@ -64,22 +64,27 @@ def chat_body(request: ChatRequest, default_model: str) -> dict[str, Any]:
         "stream_options": {"include_usage": True},
     }
     if request.tools:
-        body["tools"] = [
-            {
-                "type": "function",
-                "function": {
-                    "name": tool.name,
-                    "description": tool.description,
-                    "parameters": tool.parameters,
-                },
-            }
-            for tool in request.tools
-        ]
+        body["tools"] = chat_tools(request)
     if request.max_tokens is not None:
         body["max_tokens"] = request.max_tokens
     if request.temperature is not None:
         body["temperature"] = request.temperature
     return body
+
+
+def chat_tools(request: ChatRequest) -> list[dict[str, Any]]:
+    """The request's tools as Chat Completions ``tools`` (function definitions)."""
+    return [
+        {
+            "type": "function",
+            "function": {
+                "name": tool.name,
+                "description": tool.description,
+                "parameters": tool.parameters,
+            },
+        }
+        for tool in request.tools
+    ]
 
 
 def chat_messages(request: ChatRequest) -> list[dict[str, Any]]:
