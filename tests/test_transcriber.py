@@ -145,7 +145,9 @@ async def test_the_loop_stays_responsive_while_decoding(
 
     task = asyncio.create_task(ticker())
     await asyncio.sleep(0)
-    result = await transcriber.transcribe(np.concatenate([jfk, jfk]))
+    # jfk once: twice over, its text compresses so well that Whisper's compression-ratio
+    # check rejects the greedy pass and falls back to sampling (random words, a flaky test).
+    result = await transcriber.transcribe(jfk)
     running = False
     await task
     assert "fellow americans" in result.text.lower()
