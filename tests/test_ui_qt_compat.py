@@ -21,7 +21,9 @@ for _ in range(50_000):
     widget.update()
     cursor.setPosition(0)
 flag = widget.isVisible()  # returns a bool: True/False must survive too
-print("ok", before > 100_000 or sys.getrefcount(None) >= before)
+# The leak took one reference to None per call (50 000 here); freeing ordinary objects
+# that held None moves the count by a few, so only a large drop is the bug.
+print("ok", before > 100_000 or sys.getrefcount(None) >= before - 1_000)
 """
 
 
