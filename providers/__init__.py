@@ -8,7 +8,7 @@ Plain asyncio, no Qt. ``create_provider(config, client)`` gives a
 :class:`CancelToken` is set, having closed the connection.
 """
 
-from .base import Provider
+from .base import Holdable, Provider
 from .cancel import CancelToken
 from .config import ProviderConfig
 from .errors import (
@@ -68,6 +68,7 @@ __all__ = [
     "LocalModelConfig",
     "LocalModelError",
     "LocalModelSource",
+    "Holdable",
     "LocalProvider",
     "Message",
     "ModelFileMissing",

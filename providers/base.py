@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from typing import Protocol
+from collections.abc import AsyncIterator, Callable
+from typing import Protocol, runtime_checkable
 
 from .cancel import CancelToken
 from .events import ChatRequest, StreamEvent
@@ -20,3 +20,13 @@ class Provider(Protocol):
     name: str
 
     def stream(self, request: ChatRequest, cancel: CancelToken) -> AsyncIterator[StreamEvent]: ...
+
+
+@runtime_checkable
+class Holdable(Protocol):
+    """A provider whose generation can wait between tokens without being cancelled: an
+    in-process model, which shares the CPU with Whisper (``providers.generation_hold``).
+
+    ``hold()`` pauses its generations until the returned release is called."""
+
+    def hold(self) -> Callable[[], None]: ...

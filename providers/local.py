@@ -8,7 +8,9 @@ arrive as the same events. The worker checks the turn's ``CancelToken``
 between tokens and closes the generator on cancel, so at most the token
 being computed is finished (design rule 3, for a stream with no socket). A
 lock per model serialises turns: the next turn starts on the same loaded
-model as soon as the cancelled one has left it.
+model as soon as the cancelled one has left it. ``hold()`` makes generation
+wait between tokens while the user talks over the reply, so Whisper gets the
+cores (``providers.generation_hold``).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from typing import Any
 from .cancel import CancelToken
 from .errors import BadRequestError, ProviderError
 from .events import ChatRequest, Done, StreamEvent, TextDelta
+from .generation_hold import GenerationHold
 from .local_model import LoadedModel, LocalModelError
 from .local_source import LocalModelSource
 from .openai_compat import OpenAIDecoder, chat_messages, chat_tools
@@ -41,12 +44,17 @@ class LocalProvider:
     def __init__(self, source: LocalModelSource, name: str = "Local model") -> None:
         self.source = source
         self.name = name
+        self.generation_hold = GenerationHold()
 
     def __repr__(self) -> str:
         return f"<LocalProvider {self.source.config.model_path}>"
 
     def stream(self, request: ChatRequest, cancel: CancelToken) -> AsyncIterator[StreamEvent]:
         return self._stream(request, cancel)
+
+    def hold(self) -> Callable[[], None]:
+        """Pause generation before its next token until the returned release is called."""
+        return self.generation_hold.take()
 
     async def _stream(
         self, request: ChatRequest, cancel: CancelToken
@@ -67,10 +75,16 @@ class LocalProvider:
         def should_stop() -> bool:
             return cancel.cancelled or abandoned.is_set()
 
-        forget = cancel.add_callback(lambda: push(_END))  # wakes the reader at once
+        hold = self.generation_hold
+
+        def on_cancel() -> None:
+            push(_END)  # wakes the reader at once
+            hold.wake()  # and a held generation, which then leaves the model
+
+        forget = cancel.add_callback(on_cancel)
         worker = threading.Thread(
             target=generate,
-            args=(model, completion_kwargs(request, model), should_stop, push, self.name),
+            args=(model, completion_kwargs(request, model), should_stop, push, self.name, hold),
             name="harken-local-generate",
             daemon=True,
         )
@@ -91,6 +105,7 @@ class LocalProvider:
                 yield event
         finally:
             abandoned.set()
+            hold.wake()
             forget()
 
 
@@ -165,14 +180,18 @@ def generate(
     should_stop: Callable[[], bool],
     push: Callable[[Any], None],
     name: str,
+    hold: GenerationHold | None = None,
 ) -> None:
     """The worker thread: one reply's chunks to ``push``, then the end marker. Stops before
-    asking llama.cpp for another token once ``should_stop()``."""
+    asking llama.cpp for another token once ``should_stop()``; waits before it while
+    ``hold`` is held."""
     while not model.lock.acquire(timeout=LOCK_POLL_S):  # the previous turn is leaving
         if should_stop():
             push(_END)
             return
     try:
+        if hold is not None:
+            hold.wait(should_stop)
         if should_stop():
             return
         chunks = model.llama.create_chat_completion(**kwargs, stream=True)
@@ -181,6 +200,10 @@ def generate(
                 if should_stop():
                     break
                 push(chunk)
+                if hold is not None:
+                    hold.wait(should_stop)  # the user may be talking over this reply
+                if should_stop():
+                    break
         finally:
             close = getattr(chunks, "close", None)  # a generator: no further token is evaluated
             if close is not None:

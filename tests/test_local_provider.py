@@ -151,7 +151,7 @@ async def test_cancel_stops_generation_within_a_token(source: LocalModelSource) 
         model.lock.release()
     after_cancel = [t for t in evals.starts if t > cancelled_at]
     assert len(received) == 3  # nothing yielded after the cancel
-    assert len(evals.starts) >= 4  # prompt + the tokens before the cancel
+    assert len(evals.starts) >= 3  # the prompt (which gives the first token) + two more shown
     assert len(after_cancel) <= 1, f"{len(after_cancel)} tokens evaluated after the cancel"
 
 
@@ -358,3 +358,51 @@ def test_closing_the_source_aborts_a_load_in_progress() -> None:
     with pytest.raises(ModelFileMissing):
         future.result(HANG_S)
     assert answers == [True, False]  # llama.cpp is told to stop loading once closed
+
+
+async def test_a_hold_stops_token_evaluation_until_it_is_released(
+    source: LocalModelSource,
+) -> None:
+    """While the user talks over the reply no token is computed (Whisper gets the cores);
+    released, the same reply goes on."""
+    provider = LocalProvider(source)
+    model = await source.get()
+    token = CancelToken()
+    received: list[str] = []
+    release = None
+    with CountingEval(model.llama) as evals:
+        async for event in provider.stream(request("Count from one to five hundred:", 24), token):
+            if isinstance(event, TextDelta):
+                received.append(event.text)
+                if len(received) == 3:
+                    release = provider.hold()
+                    held_at = time.monotonic()
+                    await asyncio.sleep(0.6)
+                    during = [t for t in evals.starts if t > held_at]
+                    release()
+                    released_at = time.monotonic()
+    assert release is not None
+    assert len(during) <= 1, f"{len(during)} tokens evaluated while held"
+    assert [t for t in evals.starts if t > released_at], "generation did not go on"
+    assert len(received) > 3 and provider.generation_hold.waits >= 1
+
+
+async def test_a_cancel_ends_a_held_generation_at_once(source: LocalModelSource) -> None:
+    provider = LocalProvider(source)
+    model = await source.get()
+    token = CancelToken()
+    provider.hold()  # never released: only the cancel may end it
+    with CountingEval(model.llama) as evals:
+        stream = provider.stream(request("Once upon a time", 200), token)
+        consumer = asyncio.ensure_future(collect(stream))
+        await asyncio.sleep(0.4)
+        assert evals.starts == []  # held before the prompt was evaluated
+        token.cancel("barge-in")
+        with pytest.raises(StreamCancelled):
+            await asyncio.wait_for(consumer, 2.0)
+        started = time.monotonic()
+        acquired = await asyncio.to_thread(model.lock.acquire, timeout=2.0)
+        assert acquired, "the held generation did not leave the model"
+        model.lock.release()
+    assert time.monotonic() - started < 2.0
+    assert evals.starts == []
