@@ -22,7 +22,7 @@ from collections.abc import Callable
 import numpy as np
 import numpy.typing as npt
 
-from providers.base import Provider
+from providers.base import Holdable, Provider
 from providers.cancel import CancelToken
 from providers.errors import StreamCancelled
 
@@ -82,6 +82,7 @@ class AgentController:
         self._transcribing = 0
         self._transcribe_token: CancelToken | None = None
         self._paused_turn: Turn | None = None
+        self._release_hold: Callable[[], None] | None = None
         self._state = ev.State.IDLE
         self._closed = False
         self._timers: TimerService | None = None
@@ -125,7 +126,7 @@ class AgentController:
         if turn is not None and self.barge_in:
             # Also before the reply's first audio: it must not start over the user.
             self.speech.pause()
-            self._paused_turn = turn
+            self._pause(turn)
         self._update_state()
 
     def speech_discarded(self) -> None:
@@ -282,7 +283,7 @@ class AgentController:
 
     def _start(self, turn: Turn) -> None:
         self._turn = turn
-        self._paused_turn = None
+        self._unpause()
         self._emit(ev.TurnStarted(turn_id=turn.id, text=turn.text, source=turn.source))
         task = asyncio.get_running_loop().create_task(self._run(turn), name=f"turn-{turn.id}")
         turn.task = task
@@ -315,7 +316,7 @@ class AgentController:
             turn.task.cancel()
         if self._turn is turn:
             self._turn = None
-        self._paused_turn = None
+        self._unpause()
         self._emit(ev.TurnInterrupted(turn_id=turn.id, by=by, kept_text=kept))
 
     def _kept_text(self, turn: Turn) -> str:
@@ -325,8 +326,23 @@ class AgentController:
             return heard if len(heard) <= len(turn.shown) else turn.shown
         return turn.shown
 
+    def _pause(self, turn: Turn) -> None:
+        """The user talks over ``turn``: an in-process model stops computing tokens too
+        (it would slow down the transcription that decides whether the turn goes on)."""
+        self._paused_turn = turn
+        provider = self.provider
+        if self._release_hold is None and isinstance(provider, Holdable):
+            self._release_hold = provider.hold()
+
+    def _unpause(self) -> None:
+        self._paused_turn = None
+        release, self._release_hold = self._release_hold, None
+        if release is not None:
+            release()
+
     def _resume_paused(self) -> None:
-        turn, self._paused_turn = self._paused_turn, None
+        turn = self._paused_turn
+        self._unpause()
         if turn is not None and turn is self._turn and not turn.token.cancelled:
             self.speech.resume()
 
