@@ -22,7 +22,7 @@ import threading
 import time
 from collections.abc import Callable
 
-HOLD_MAX_S = 30.0  # longer than an utterance may last (the segmenter cuts at 30 s)
+HOLD_MAX_S = 65.0  # longer than an utterance may last (the segmenter cuts at 60 s)
 POLL_S = 0.05  # how often a held generation checks its own stop condition
 
 
