@@ -87,7 +87,8 @@ async def test_noise_over_a_local_reply_holds_it_then_lets_it_go_on(
         await log.wait_for(ev.ReplyDelta, timeout_s=HANG_S)
         controller.speech_started()
         assert provider.generation_hold.held
-        assert await evaluations_while(evals, 0.5) <= 1  # the token being computed, at most
+        # what was under way when the hold came (a text chunk may take two tokens)
+        assert await evaluations_while(evals, 0.5) <= 2
         shown = len(log.of(ev.ReplyDelta))
         controller.utterance(white_noise(0.8, level_dbfs=-30.0), start_s=0.0, end_s=0.8)
         await log.wait_for(ev.FalseInterruption, timeout_s=HANG_S)
