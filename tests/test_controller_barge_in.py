@@ -7,9 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Iterator
-
-import pytest
 
 from app import events as ev
 from app.conversation import INTERRUPTED_MARKER
@@ -29,27 +26,6 @@ from tests.support.sse_server import (
 
 SLOW = 0.05  # seconds between streamed pieces: a reply that takes ~2 s
 STORY = [f"word{i} " for i in range(40)]
-
-
-@pytest.fixture(scope="module")
-def whisper() -> Iterator[object]:
-    from audio.transcriber import WhisperTranscriber
-
-    transcriber = WhisperTranscriber()
-    transcriber.start_loading()
-    yield transcriber
-    transcriber.close()
-
-
-@pytest.fixture
-def quiet() -> object:
-    """Speech output turned off (the --no-tts path): what is shown is what was heard."""
-    from audio.playback import SpeechPlayer
-    from audio.speech_output import SpeechOutput
-    from audio.tts import PiperTts
-
-    tts = PiperTts()
-    return SpeechOutput(tts, SpeechPlayer(tts.sample_rate_hz), enabled=False)
 
 
 def slow_reply(pieces: list[str] = STORY) -> object:

@@ -20,7 +20,6 @@ from tests.support.speech import SpeechLibrary, white_noise
 from tests.test_local_provider import CountingEval
 
 pytestmark = [requires_llama, pytest.mark.slow]
-pytest_plugins = ["tests.support.speech"]
 HANG_S = 30
 
 
@@ -34,29 +33,11 @@ def source() -> Iterator[LocalModelSource]:
     src.close()
 
 
-@pytest.fixture(scope="module")
-def whisper() -> Iterator[object]:
-    from audio.transcriber import WhisperTranscriber
-
-    transcriber = WhisperTranscriber()
-    transcriber.start_loading()
-    yield transcriber
-    transcriber.close()
-
-
-@pytest.fixture
-def quiet() -> object:
-    from audio.playback import SpeechPlayer
-    from audio.speech_output import SpeechOutput
-    from audio.tts import PiperTts
-
-    tts = PiperTts()
-    return SpeechOutput(tts, SpeechPlayer(tts.sample_rate_hz), enabled=False)
-
-
-def controller_on(
-    provider: LocalProvider, whisper: object, quiet: object
-) -> tuple[AgentController, EventLog]:
+async def talking_over_a_reply(
+    source: LocalModelSource, whisper: object, quiet: object
+) -> tuple[LocalProvider, AgentController, EventLog]:
+    """A controller on the local model, its reply streaming, and the user starting to talk."""
+    provider = LocalProvider(source)
     log = EventLog()
     controller = AgentController(
         provider=provider,
@@ -67,7 +48,10 @@ def controller_on(
         emit=log,
         system_prompt=None,
     )
-    return controller, log
+    controller.submit_text("Write a very long story about a dragon and a knight.")
+    await log.wait_for(ev.ReplyDelta, timeout_s=HANG_S)
+    controller.speech_started()
+    return provider, controller, log
 
 
 async def evaluations_while(evals: CountingEval, seconds: float) -> int:
@@ -79,13 +63,9 @@ async def evaluations_while(evals: CountingEval, seconds: float) -> int:
 async def test_noise_over_a_local_reply_holds_it_then_lets_it_go_on(
     source: LocalModelSource, whisper: object, quiet: object
 ) -> None:
-    provider = LocalProvider(source)
     model = await source.get()
-    controller, log = controller_on(provider, whisper, quiet)
     with CountingEval(model.llama) as evals:
-        controller.submit_text("Write a very long story about a dragon and a knight.")
-        await log.wait_for(ev.ReplyDelta, timeout_s=HANG_S)
-        controller.speech_started()
+        provider, controller, log = await talking_over_a_reply(source, whisper, quiet)
         assert provider.generation_hold.held
         # what was under way when the hold came (a text chunk may take two tokens)
         assert await evaluations_while(evals, 0.5) <= 2
@@ -106,11 +86,7 @@ async def test_noise_over_a_local_reply_holds_it_then_lets_it_go_on(
 async def test_words_over_a_local_reply_start_the_new_turn_unheld(
     source: LocalModelSource, whisper: object, quiet: object, speech: SpeechLibrary
 ) -> None:
-    provider = LocalProvider(source)
-    controller, log = controller_on(provider, whisper, quiet)
-    controller.submit_text("Write a very long story about a dragon and a knight.")
-    await log.wait_for(ev.ReplyDelta, timeout_s=HANG_S)
-    controller.speech_started()
+    provider, controller, log = await talking_over_a_reply(source, whisper, quiet)
     assert provider.generation_hold.held
     audio = speech.say("What time is it now?")
     controller.utterance(audio, start_s=0.0, end_s=len(audio) / 16000)
@@ -124,11 +100,7 @@ async def test_words_over_a_local_reply_start_the_new_turn_unheld(
 async def test_a_discarded_blip_releases_the_hold(
     source: LocalModelSource, whisper: object, quiet: object
 ) -> None:
-    provider = LocalProvider(source)
-    controller, log = controller_on(provider, whisper, quiet)
-    controller.submit_text("Write a very long story about a dragon and a knight.")
-    await log.wait_for(ev.ReplyDelta, timeout_s=HANG_S)
-    controller.speech_started()
+    provider, controller, log = await talking_over_a_reply(source, whisper, quiet)
     assert provider.generation_hold.held
     controller.speech_discarded()
     assert not provider.generation_hold.held

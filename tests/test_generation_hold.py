@@ -4,7 +4,6 @@ longer than it must (a release, a stop or the age limit ends the wait)."""
 from __future__ import annotations
 
 import threading
-import time
 
 from providers.generation_hold import GenerationHold
 
@@ -29,7 +28,7 @@ def test_a_wait_lasts_until_the_release() -> None:
     hold = GenerationHold()
     release = hold.take()
     thread, waited = waiter(hold, threading.Event())
-    time.sleep(0.3)
+    thread.join(0.3)  # it must still be waiting after this
     assert thread.is_alive() and hold.held
     release()
     thread.join(HANG_S)
@@ -52,7 +51,7 @@ def test_a_stop_ends_a_held_wait() -> None:
     hold.take()
     stop = threading.Event()
     thread, waited = waiter(hold, stop)
-    time.sleep(0.1)
+    thread.join(0.1)  # let it reach the wait
     stop.set()
     hold.wake()
     thread.join(HANG_S)

@@ -9,7 +9,6 @@ adaptive end of turn shortens or lengthens the pause from the words heard.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 
 import numpy as np
 import pytest
@@ -29,24 +28,6 @@ pytestmark = pytest.mark.slow
 BLOCK = 512
 RATE = 16_000
 STORY = [f"word{i} " for i in range(30)]
-
-
-@pytest.fixture(scope="module")
-def whisper() -> Iterator[WhisperTranscriber]:
-    transcriber = WhisperTranscriber()
-    transcriber.start_loading()
-    yield transcriber
-    transcriber.close()
-
-
-@pytest.fixture
-def quiet() -> object:
-    from audio.playback import SpeechPlayer
-    from audio.speech_output import SpeechOutput
-    from audio.tts import PiperTts
-
-    tts = PiperTts()
-    return SpeechOutput(tts, SpeechPlayer(tts.sample_rate_hz), enabled=False)
 
 
 def wire(

@@ -18,6 +18,7 @@ import pytest
 from app import events as ev
 from app.controller import AgentController
 from app.tools import ToolRegistry, build_default_registry
+from audio.transcriber import WhisperTranscriber
 from providers import ProviderConfig, RetryPolicy, create_provider, new_http_client
 from tests.support.sse_server import ScriptedServer
 
@@ -100,6 +101,26 @@ def make_controller(
         barge_in=barge_in,
     )
     return controller, log, client
+
+
+@pytest.fixture(scope="module")
+def whisper() -> Iterator[WhisperTranscriber]:
+    """The real Whisper model, loaded once per test module (a module may define its own)."""
+    transcriber = WhisperTranscriber()
+    transcriber.start_loading()
+    yield transcriber
+    transcriber.close()
+
+
+@pytest.fixture
+def quiet() -> object:
+    """Speech output turned off (the --no-tts path): what is shown is what was heard."""
+    from audio.playback import SpeechPlayer
+    from audio.speech_output import SpeechOutput
+    from audio.tts import PiperTts
+
+    tts = PiperTts()
+    return SpeechOutput(tts, SpeechPlayer(tts.sample_rate_hz), enabled=False)
 
 
 @pytest.fixture
