@@ -7,18 +7,12 @@ import asyncio
 import logging
 import os
 import sys
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
+from app.version import app_version
+
 log = logging.getLogger(__name__)
-
-
-def app_version() -> str:
-    try:
-        return version("harken")
-    except PackageNotFoundError:
-        return "0+unknown"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -83,40 +77,20 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def local_overrides(args: argparse.Namespace) -> dict[str, Any]:
-    """The local-model flags as settings overrides (None = not given)."""
-    names = ("local_model", "chat_format", "context_length", "threads")
-    return {name: getattr(args, name, None) for name in names}
-
-
 def headless_options(args: argparse.Namespace) -> Any:
     """Settings file < environment < flags → RuntimeOptions. Raises ConfigError."""
     import os
 
-    from .composition import RuntimeOptions
-    from .provider_config import ConfigError, check_usable, provider_config
-    from .secrets import SecretStore
-    from .settings import OverrideError, load_settings, resolve
+    from app.config.overrides import flag_overrides
+    from app.config.provider_config import ConfigError, check_usable, provider_config
+    from app.config.secrets import SecretStore
+    from app.config.settings import OverrideError, load_settings, resolve
+    from app.runtime.composition import RuntimeOptions
 
     loaded = load_settings()
     for message in loaded.messages:
         log.warning("%s", message)
-    overrides = {
-        "provider": args.provider,
-        "base_url": args.base_url,
-        "model": args.model,
-        "api_key": args.api_key,
-        "api_version": args.api_version,
-        "system_prompt": args.system_prompt,
-        "hangover_ms": args.hangover_ms,
-        "whisper_model": args.whisper_model,
-        "input_device": args.input_device,
-        "output_device": args.output_device,
-        "speech_output": False if args.no_tts else None,
-        "barge_in": False if args.no_barge_in else None,
-        **local_overrides(args),
-        "adaptive_hangover": False if getattr(args, "fixed_hangover", False) else None,
-    }
+    overrides = flag_overrides(args)
     try:
         resolved = resolve(loaded.settings, os.environ, overrides)
     except OverrideError as exc:
@@ -133,7 +107,7 @@ def headless_options(args: argparse.Namespace) -> Any:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    from .logging_setup import setup_logging
+    from app.config.logging_setup import setup_logging
 
     if args.list_devices:
         from audio.devices import describe_devices
@@ -142,7 +116,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.self_test:
         setup_logging(verbose=args.verbose)
-        from .selftest import main as self_test
+        from app.selftest.runner import main as self_test
 
         return self_test()
     if args.headless:
@@ -151,8 +125,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.hangover_ms is not None and not 100 <= args.hangover_ms <= 5000:
             parser.exit(2, "harken: --hangover-ms must be between 100 and 5000\n")
         setup_logging(verbose=args.verbose)
-        from .headless import run_headless
-        from .provider_config import ConfigError
+        from app.config.provider_config import ConfigError
+        from app.runtime.headless import run_headless
 
         try:
             options = headless_options(args)
@@ -164,10 +138,10 @@ def main(argv: list[str] | None = None) -> int:
             return 130
     if any((args.input, args.say, args.realtime)):
         parser.exit(2, "harken: --input, --say and --realtime need --headless\n")
-    from .gui import run_gui
+    from app.desktop.gui import run_gui
 
     if os.environ.get("HARKEN_STARTUP_MARK"):  # packaging/measure_startup.py
-        from .startup_mark import install_startup_mark
+        from app.desktop.startup_mark import install_startup_mark
 
         install_startup_mark()
     return run_gui(args)

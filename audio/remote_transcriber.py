@@ -19,8 +19,7 @@ import httpx
 import numpy as np
 import numpy.typing as npt
 
-from providers.cancel import CancelToken
-from providers.errors import StreamCancelled
+from providers.cancel import Cancelled, CancelToken
 
 from .errors import AudioErrorKind, TranscriptionError
 from .hallucination import SAMPLE_RATE_HZ, SegmentScore, clean_transcript, is_near_silent
@@ -68,7 +67,7 @@ class RemoteTranscriber:
     async def transcribe(
         self, audio: npt.NDArray[np.float32], cancel: CancelToken | None = None
     ) -> Transcription:
-        """Transcribe one utterance remotely. Raises ``StreamCancelled`` on cancel and
+        """Transcribe one utterance remotely. Raises ``Cancelled`` on cancel and
         ``TranscriptionError(REMOTE)`` with what to do when the server fails."""
         started = time.perf_counter()
         samples = as_mono_float32(audio)
@@ -94,7 +93,7 @@ class RemoteTranscriber:
         if cancel is not None and cancel.cancelled:
             if not request.cancelled():
                 request.exception()  # rule 2: whatever it failed with, it is a cancellation
-            raise StreamCancelled(cancel.reason or "cancelled")
+            raise Cancelled(cancel.reason or "cancelled")
         text = request.result()
         clean = await asyncio.to_thread(
             clean_transcript,

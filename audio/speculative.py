@@ -122,7 +122,7 @@ class PreparedTranscript:
         self._token.cancel("cancelled")
 
     async def result(self, cancel: CancelToken | None = None) -> Transcription:
-        """The transcript; raises ``StreamCancelled`` once ``cancel`` is set."""
+        """The transcript; raises ``Cancelled`` once ``cancel`` is set."""
         if cancel is not None:
             cancel.raise_if_cancelled()
         if self._future is None:
@@ -326,7 +326,7 @@ class SpeculativeTranscriber:
         if not self._in_flight:
             self._idle.set()
         if not future.cancelled():
-            future.exception()  # retrieved: a stale pass's StreamCancelled is expected
+            future.exception()  # retrieved: a stale pass's Cancelled is expected
         log.debug(
             "%s pass for utterance %d done in %.3f s",
             job.kind,

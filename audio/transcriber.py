@@ -22,8 +22,7 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 import numpy.typing as npt
 
-from providers.cancel import CancelToken
-from providers.errors import StreamCancelled
+from providers.cancel import Cancelled, CancelToken
 
 from .errors import AudioErrorKind, TranscriptionError
 from .hallucination import (
@@ -124,10 +123,10 @@ async def await_or_cancel(
         if waiter is not None:
             waiter.cancel()
         if not future.done():
-            future.add_done_callback(_ignore_result)  # the worker's late StreamCancelled
+            future.add_done_callback(_ignore_result)  # the worker's late Cancelled
     assert cancel is not None
     job.cancel(cancel.reason or "cancelled")
-    raise StreamCancelled(cancel.reason or "cancelled")
+    raise Cancelled(cancel.reason or "cancelled")
 
 
 def _ignore_result(future: asyncio.Future[Any]) -> None:
@@ -201,7 +200,7 @@ class WhisperTranscriber:
     ) -> Transcription:
         """Transcribe one utterance (16 kHz mono float32) off the loop.
 
-        Raises ``StreamCancelled`` once ``cancel`` is set (checked between
+        Raises ``Cancelled`` once ``cancel`` is set (checked between
         segments in the worker, and raised here at once), and
         ``TranscriptionError(MODEL)`` when no model could be loaded.
         """
@@ -242,7 +241,7 @@ class WhisperTranscriber:
         For passes that may be skipped (``audio.speculative``): ``job`` cancelled
         before the worker reaches it, or the worker reaching it after the
         ``time.monotonic()`` deadline ``not_after``, skips the pass at no cost
-        (the future raises ``StreamCancelled``). ``short_context``: encode over the
+        (the future raises ``Cancelled``). ``short_context``: encode over the
         audio's own length, at least that many frames (``audio.short_context``).
         ``on_start`` is called in the worker thread when the pass really begins."""
         self.start_loading()
@@ -259,7 +258,7 @@ class WhisperTranscriber:
         """Worker thread: run the model, consuming its segment generator here."""
         job.raise_if_cancelled()
         if not_after is not None and time.monotonic() > not_after:
-            raise StreamCancelled("skipped: the worker reached it too late")
+            raise Cancelled("skipped: the worker reached it too late")
         if on_start is not None:
             on_start()
         if short is not None:

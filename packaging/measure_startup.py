@@ -37,7 +37,7 @@ MODEL_LOADED = re.compile(r"^(\S+ \S+) INFO audio\.transcriber: Whisper model .*
 BASELINE = """
 import sys
 from PySide6.QtWidgets import QApplication, QLabel, QMainWindow
-from app.startup_mark import install_startup_mark
+from app.desktop.startup_mark import install_startup_mark
 install_startup_mark()
 app = QApplication.instance()
 window = QMainWindow()
@@ -100,7 +100,7 @@ def measure_once(command: list[str], *, timeout_s: float, app: bool) -> Run:
         env["TMPDIR"] = os.path.join(tmp, "tmp")  # Qt's single-instance socket lives here
         os.makedirs(env["TMPDIR"])
         if not app:
-            env["PYTHONPATH"] = str(ROOT)  # the baseline imports app.startup_mark
+            env["PYTHONPATH"] = str(ROOT)  # the baseline imports app.desktop.startup_mark
         launched = time.time()
         proc = subprocess.Popen(
             command, cwd=tmp, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,

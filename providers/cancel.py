@@ -12,7 +12,13 @@ import asyncio
 import threading
 from collections.abc import Callable
 
-from .errors import StreamCancelled
+
+class Cancelled(Exception):
+    """The work was cancelled through its :class:`CancelToken` (a transcription, a tool).
+
+    Not an error a person is told about. A provider's stream raises the
+    subclass ``providers.errors.StreamCancelled``, which is also a provider error.
+    """
 
 
 class CancelToken:
@@ -53,7 +59,7 @@ class CancelToken:
 
     def raise_if_cancelled(self) -> None:
         if self._event.is_set():
-            raise StreamCancelled(self._reason or "cancelled")
+            raise Cancelled(self._reason or "cancelled")
 
     def add_callback(self, callback: Callable[[], None]) -> Callable[[], None]:
         """Run ``callback`` once on cancel (at once if already cancelled), in the

@@ -3,7 +3,8 @@
 Hierarchy::
 
     ProviderError            kind, message, provider, status, retryable
-    ├── StreamCancelled      the request's own token was cancelled (never retried)
+    ├── StreamCancelled      the request's own token was cancelled (never retried);
+    │                        also a ``cancel.Cancelled``, what Whisper and tools raise
     ├── AuthError            401/403: the key is wrong or lacks access
     ├── RateLimitError       429: retried, honouring Retry-After
     ├── ServerError          5xx: retried
@@ -18,6 +19,8 @@ Hierarchy::
 from __future__ import annotations
 
 from enum import StrEnum
+
+from .cancel import Cancelled
 
 
 class ErrorKind(StrEnum):
@@ -52,7 +55,7 @@ class ProviderError(Exception):
         self.retry_after_s = retry_after_s
 
 
-class StreamCancelled(ProviderError):
+class StreamCancelled(ProviderError, Cancelled):
     kind = ErrorKind.CANCELLED
 
 

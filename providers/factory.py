@@ -6,8 +6,6 @@ Providers never construct a client: the composition root makes one with
 
 from __future__ import annotations
 
-from importlib import metadata
-
 import httpx
 
 from .anthropic import AnthropicWire
@@ -52,20 +50,16 @@ def create_provider(
     return SseProvider(name, client, wire, config.retry, secret=config.api_key)
 
 
-def new_http_client(transport: httpx.AsyncBaseTransport | None = None) -> httpx.AsyncClient:
+def new_http_client(
+    transport: httpx.AsyncBaseTransport | None = None, *, user_agent: str = "Harken"
+) -> httpx.AsyncClient:
     """The app's one HTTP client. Each request sets its own connect and stale
-    timeouts from its provider's :class:`RetryPolicy`; these are the fallbacks."""
+    timeouts from its provider's :class:`RetryPolicy`; these are the fallbacks.
+    ``user_agent``: the app passes ``Harken/<version>`` (``app.version``)."""
     return httpx.AsyncClient(
         timeout=httpx.Timeout(30.0, connect=10.0),
         limits=httpx.Limits(max_connections=20, max_keepalive_connections=8, keepalive_expiry=30.0),
-        headers={"user-agent": f"Harken/{_version()}"},
+        headers={"user-agent": user_agent},
         follow_redirects=False,
         transport=transport,
     )
-
-
-def _version() -> str:
-    try:
-        return metadata.version("harken")
-    except metadata.PackageNotFoundError:
-        return "dev"

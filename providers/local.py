@@ -22,7 +22,7 @@ from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from typing import Any
 
 from .cancel import CancelToken
-from .errors import BadRequestError, ProviderError
+from .errors import BadRequestError, ProviderError, StreamCancelled
 from .events import ChatRequest, Done, StreamEvent, TextDelta
 from .generation_hold import GenerationHold
 from .local_model import LoadedModel, LocalModelError
@@ -59,7 +59,7 @@ class LocalProvider:
     async def _stream(
         self, request: ChatRequest, cancel: CancelToken
     ) -> AsyncGenerator[StreamEvent, None]:
-        cancel.raise_if_cancelled()
+        _raise_if_cancelled(cancel)
         model = await self.source.get(cancel)
         loop = asyncio.get_running_loop()
         queue: asyncio.Queue[Any] = asyncio.Queue()
@@ -94,7 +94,7 @@ class LocalProvider:
         try:
             while True:
                 item = await queue.get()
-                cancel.raise_if_cancelled()
+                _raise_if_cancelled(cancel)
                 if item is _END:
                     break
                 if isinstance(item, BaseException):
@@ -233,3 +233,8 @@ def _generation_error(exc: Exception, model: LoadedModel, name: str) -> Provider
             provider=name,
         )
     return LocalModelError(f"llama.cpp failed while generating: {text}", provider=name)
+
+
+def _raise_if_cancelled(cancel: CancelToken) -> None:
+    if cancel.cancelled:
+        raise StreamCancelled(cancel.reason or "cancelled")

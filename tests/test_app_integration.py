@@ -1,6 +1,6 @@
 """The real desktop app, wired end to end: MainWindow + ControllerBridge + the real components.
 
-``app.gui._main`` runs on a qasync loop in this process, exactly as ``harken``
+``app.desktop.gui._main`` runs on a qasync loop in this process, exactly as ``harken``
 runs it, with the real Whisper tiny.en model, the real OpenAI-compatible
 provider streaming from a local ``ScriptedServer``, the real history store and
 settings file in the test's private directories, and the real
@@ -26,10 +26,10 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QTextCursor
 from pytestqt.qtbot import QtBot
 
-from app import events as ev
-from app.history_store import HistoryStore, auto_title
-from app.settings import Settings, save_settings, settings_path
-from app.ui.state_indicator import DisplayState
+from app.agent import events as ev
+from app.config.settings import Settings, save_settings, settings_path
+from app.desktop.controls.state_indicator import DisplayState
+from app.runtime.history_store import HistoryStore, auto_title
 from providers.events import AssistantMessage, UserMessage
 from tests.support.live_app import (
     CueMicrophone,

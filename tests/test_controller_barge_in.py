@@ -8,9 +8,9 @@ from __future__ import annotations
 import asyncio
 import threading
 
-from app import events as ev
-from app.conversation import INTERRUPTED_MARKER
-from app.tools import ToolContext, ToolRegistry
+from app.agent import events as ev
+from app.agent.conversation import INTERRUPTED_MARKER
+from app.agent.tools import ToolContext, ToolRegistry
 from tests.support.controller_harness import EventLog, make_controller
 from tests.support.speech import SpeechLibrary, white_noise
 from tests.support.sse_server import (

@@ -10,9 +10,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from app import events as ev
-from app.controller import AgentController
-from app.tools import build_default_registry
+from app.agent import events as ev
+from app.agent.controller import AgentController
+from app.agent.tools import build_default_registry
 from providers import LocalModelConfig, LocalModelSource, LocalProvider
 from tests.support.controller_harness import EventLog
 from tests.support.local_llm import gemma_gguf, requires_llama

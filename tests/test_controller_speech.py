@@ -14,9 +14,9 @@ from typing import Any
 import numpy as np
 import pytest
 
-from app import events as ev
-from app.conversation import INTERRUPTED_MARKER
-from app.input_pump import InputPump
+from app.agent import events as ev
+from app.agent.conversation import INTERRUPTED_MARKER
+from app.agent.input_pump import InputPump
 from audio.playback import SpeechPlayer
 from audio.segmenter import SpeechSegmenter
 from audio.speech_output import SpeechOutput

@@ -11,7 +11,7 @@ import shiboken6
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
-from app.gui import close_loop
+from app.desktop.gui import close_loop
 
 
 def test_pending_timers_die_with_the_loop_on_the_gui_thread(qtbot: QtBot) -> None:

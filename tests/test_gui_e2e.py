@@ -30,7 +30,7 @@ from typing import IO, Any
 import numpy as np
 import pytest
 
-from app.history_store import HistoryStore
+from app.runtime.history_store import HistoryStore
 from tests.support.pulse import PulseMic
 from tests.support.speech import SpeechLibrary, silence
 from tests.support.sse_server import ScriptedServer, Stall, openai_stream, sse_reply

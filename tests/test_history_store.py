@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from app.history_store import HistoryError, HistoryStore, auto_title, default_path
+from app.runtime.history_store import HistoryError, HistoryStore, auto_title, default_path
 from providers.events import AssistantMessage, ToolCall, ToolResultMessage, UserMessage
 
 

@@ -14,7 +14,14 @@ from pathlib import Path
 import pytest
 from pytestqt.qtbot import QtBot
 
-from app.hotkey import ComboState, GlobalHotkey, HotkeyError, available, key_token, parse_hotkey
+from app.desktop.hotkey import (
+    ComboState,
+    GlobalHotkey,
+    HotkeyError,
+    available,
+    key_token,
+    parse_hotkey,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -123,7 +130,7 @@ def xvfb_display() -> Iterator[str]:
 HOTKEY_SCRIPT = """
 import subprocess, sys
 from PySide6.QtCore import QCoreApplication, QTimer
-from app.hotkey import GlobalHotkey
+from app.desktop.hotkey import GlobalHotkey
 app = QCoreApplication([])
 hotkey = GlobalHotkey("<ctrl>+<alt>+h")
 log = []

@@ -13,9 +13,9 @@ import asyncio
 import numpy as np
 import pytest
 
-from app import events as ev
-from app.input_pump import InputPump
-from app.live_transcription import LiveOptions, LiveTranscription
+from app.agent import events as ev
+from app.agent.input_pump import InputPump
+from app.agent.live_transcription import LiveOptions, LiveTranscription
 from audio.segmenter import SpeechSegmenter
 from audio.transcriber import WhisperTranscriber
 from audio.vad import SileroVad

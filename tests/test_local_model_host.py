@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from app import events as ev
-from app.local_model_host import LocalModelHost
+from app.agent import events as ev
+from app.runtime.local_model_host import LocalModelHost
 from providers import LocalModelConfig
 from providers.local_model import load_model
 from tests.support.local_llm import gemma_gguf, requires_llama

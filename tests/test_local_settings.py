@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from app.cli import build_parser, headless_options
-from app.provider_config import ConfigError, check_usable, provider_config
-from app.settings import Settings, load_settings, resolve, save_settings
+from app.config.provider_config import ConfigError, check_usable, provider_config
+from app.config.settings import Settings, load_settings, resolve, save_settings
 from providers import INSTALL_COMMAND
 
 
@@ -97,7 +97,7 @@ def test_a_missing_or_wrong_model_file_is_a_configuration_error(tmp_path: Path) 
 def test_without_the_extra_the_error_gives_the_install_command(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    monkeypatch.setattr("app.provider_config.llama_cpp_available", lambda: False)
+    monkeypatch.setattr("app.config.provider_config.llama_cpp_available", lambda: False)
     resolved = resolve(Settings(), {}, {"local_model": str(tmp_path / "m.gguf")})
     with pytest.raises(ConfigError) as info:
         check_usable(resolved, provider_config(resolved))
@@ -110,7 +110,7 @@ def test_cli_flags_reach_the_runtime_options(
 ) -> None:
     model = tmp_path / "m.gguf"
     model.write_bytes(b"GGUF" + bytes(60))
-    monkeypatch.setattr("app.provider_config.llama_cpp_available", lambda: True)
+    monkeypatch.setattr("app.config.provider_config.llama_cpp_available", lambda: True)
     args = build_parser().parse_args(
         [
             "--headless",

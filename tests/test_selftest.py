@@ -19,10 +19,10 @@ from typing import Any
 import httpx
 import pytest
 
-from app.selftest import CHECKS, CheckResult, SelfTestReport, run_self_test
-from app.selftest_checks import SelfTestContext, SelfTestFailure, similarity
-from app.selftest_server import SelfTestServer
-from app.startup_mark import MARKER, install_startup_mark, process_age_s
+from app.desktop.startup_mark import MARKER, install_startup_mark, process_age_s
+from app.selftest.checks import SelfTestContext, SelfTestFailure, similarity
+from app.selftest.runner import CHECKS, CheckResult, SelfTestReport, run_self_test
+from app.selftest.server import SelfTestServer
 
 ROOT = Path(__file__).resolve().parent.parent
 CHECK_NAMES = [name for name, _ in CHECKS]

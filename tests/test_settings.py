@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from app import paths
-from app.settings import (
+from app.config import paths
+from app.config.settings import (
     AZURE_DEFAULT_API_VERSION,
     OverrideError,
     Settings,
@@ -59,7 +59,7 @@ def test_round_trip_through_the_file() -> None:
 
 def test_unknown_keys_are_ignored_and_logged(caplog: pytest.LogCaptureFixture) -> None:
     settings_path().write_text('future = 1\n[audio]\nbarge_in = false\nnew_knob = "x"\n')
-    with caplog.at_level(logging.INFO, logger="app.settings"):
+    with caplog.at_level(logging.INFO, logger="app.config.settings"):
         result = load_settings()
     assert result.settings.audio.barge_in is False
     assert result.messages == ()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from app.audio_devices import Device, list_devices, match_device
+from app.config.audio_devices import Device, list_devices, match_device
 
 DEVICES = [
     Device(0, "Built-in Microphone", 2, 0),

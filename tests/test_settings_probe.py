@@ -6,8 +6,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from app.first_run import detect
-from app.provider_probe import check_connection, fetch_models
+from app.config.first_run import detect
+from app.config.provider_probe import check_connection, fetch_models
 from tests.support.models_server import ModelsServer, dead_url, models_server
 
 

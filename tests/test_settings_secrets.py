@@ -8,9 +8,9 @@ import keyring
 import pytest
 from keyring.backends import fail
 
-from app.logging_setup import redact
-from app.secrets import SecretStore
-from app.settings import Settings, save_settings
+from app.config.logging_setup import redact
+from app.config.secrets import SecretStore
+from app.config.settings import Settings, save_settings
 
 
 @pytest.fixture

@@ -32,8 +32,7 @@ from audio.segmenter import (
 from audio.speculative import PreparedTranscript, SpeculativeTranscriber
 from audio.transcriber import WhisperTranscriber
 from audio.vad import SileroVad
-from providers.cancel import CancelToken
-from providers.errors import StreamCancelled
+from providers.cancel import Cancelled, CancelToken
 from tests.support.speech import SpeechLibrary, compose
 from tests.test_transcriber import ESPEAK_SENTENCES, word_error_rate, words
 
@@ -238,7 +237,7 @@ async def test_stale_passes_are_skipped_before_they_start(whisper: WhisperTransc
     late = whisper.submit(audio, CancelToken(), not_after=0.0)  # a deadline long past
     await asyncio.wait_for(asyncio.wrap_future(busy), 60)
     for future in (queued, late):
-        with pytest.raises(StreamCancelled):
+        with pytest.raises(Cancelled):
             await asyncio.wait_for(asyncio.wrap_future(future), 60)
 
 

@@ -7,9 +7,9 @@ import threading
 
 import pytest
 
-from app.tools import ToolContext, ToolRegistry, build_default_registry
-from app.tools.builtin import CLIPBOARD_READ, CLIPBOARD_WRITE
-from app.tools.timers import TimerService
+from app.agent.tools import ToolContext, ToolRegistry, build_default_registry
+from app.agent.tools.builtin import CLIPBOARD_READ, CLIPBOARD_WRITE
+from app.agent.tools.timers import TimerService
 from providers.cancel import CancelToken
 
 

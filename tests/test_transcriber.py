@@ -15,8 +15,7 @@ import pytest
 from faster_whisper import decode_audio
 
 from audio.transcriber import Transcriber, Transcription, WhisperTranscriber
-from providers.cancel import CancelToken
-from providers.errors import StreamCancelled
+from providers.cancel import Cancelled, CancelToken
 
 pytestmark = pytest.mark.slow
 
@@ -183,7 +182,7 @@ async def test_cancel_is_checked_between_segments(
     logger.addHandler(handler)
     logger.setLevel(logging.DEBUG)
     try:
-        with pytest.raises(StreamCancelled):
+        with pytest.raises(Cancelled):
             await transcriber.transcribe(long_audio, token)
         # One worker, first in first out: had the cancelled job gone on to its second
         # segment, that would be logged before the next job's first one.
@@ -203,7 +202,7 @@ async def test_cancel_returns_at_once_and_frees_the_worker(
     await asyncio.sleep(0.1)
     token.cancel("user spoke")
     cancelled_at = time.perf_counter()
-    with pytest.raises(StreamCancelled):
+    with pytest.raises(Cancelled):
         await job
     assert time.perf_counter() - cancelled_at < 0.1  # not after the decode finishes
     result = await asyncio.wait_for(transcriber.transcribe(jfk), timeout=30)
@@ -215,7 +214,7 @@ async def test_already_cancelled_token_never_reaches_the_model(
 ) -> None:
     token = CancelToken()
     token.cancel("stale")
-    with pytest.raises(StreamCancelled):
+    with pytest.raises(Cancelled):
         await transcriber.transcribe(jfk, token)
 
 

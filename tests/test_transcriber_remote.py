@@ -24,8 +24,7 @@ from faster_whisper import decode_audio
 from audio.errors import AudioErrorKind, TranscriptionError
 from audio.remote_transcriber import RemoteTranscriber
 from audio.transcriber import Transcriber
-from providers.cancel import CancelToken
-from providers.errors import StreamCancelled
+from providers.cancel import Cancelled, CancelToken
 
 RATE = 16_000
 
@@ -229,7 +228,7 @@ async def test_cancel_closes_the_request(server: str, script: Script, speech: np
         assert await asyncio.to_thread(script.arrived.wait, 5)
         token.cancel("user spoke again")
         cancelled_at = time.perf_counter()
-        with pytest.raises(StreamCancelled):
+        with pytest.raises(Cancelled):
             await job
         assert time.perf_counter() - cancelled_at < 0.5
     assert await asyncio.to_thread(script.disconnected.wait, 5)

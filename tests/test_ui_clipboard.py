@@ -9,8 +9,8 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QGuiApplication
 from pytestqt.qtbot import QtBot
 
-from app.settings import Settings, tool_permissions
-from app.ui.clipboard import QtClipboard
+from app.config.settings import Settings, tool_permissions
+from app.desktop.clipboard import QtClipboard
 
 
 def test_read_and_write_from_a_worker_thread(qtbot: QtBot) -> None:

@@ -6,11 +6,11 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QTextCursor, QTextDocument
 from pytestqt.qtbot import QtBot
 
-from app import events as ev
-from app.history_store import HistoryStore
-from app.ui.conversation_view import ConversationView
-from app.ui.markdown_render import latency_text, split_fences
-from app.ui.theme import colors
+from app.agent import events as ev
+from app.desktop.conversation.conversation_view import ConversationView
+from app.desktop.conversation.markdown_render import latency_text, split_fences
+from app.desktop.window.theme import colors
+from app.runtime.history_store import HistoryStore
 from providers.events import AssistantMessage, ToolCall, ToolResultMessage, UserMessage
 from tests.support.scripted_bridge import barge_in, chunks, failed_turn, tool_turn, voice_turn
 

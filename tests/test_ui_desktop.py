@@ -8,12 +8,12 @@ from PySide6.QtGui import QTextCursor
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
-from app.earcons import EarconPlayer
-from app.first_run import Offer
-from app.secrets import SecretStore
-from app.settings import Settings, load_settings
-from app.ui.conversation_view import ConversationView
-from app.ui.desktop import build_desktop
+from app.config.first_run import Offer
+from app.config.secrets import SecretStore
+from app.config.settings import Settings, load_settings
+from app.desktop.conversation.conversation_view import ConversationView
+from app.desktop.earcons import EarconPlayer
+from app.desktop.wiring import build_desktop
 from tests.support.scripted_bridge import ScriptedBridge
 
 

@@ -8,14 +8,14 @@ import threading
 import numpy as np
 import pytest
 
-from app.earcons import EARCONS, SAMPLE_RATE_HZ, EarconPlayer, asset_path, read_wav, render
+from app.desktop.earcons import EARCONS, SAMPLE_RATE_HZ, EarconPlayer, asset_path, read_wav, render
 
 
 @pytest.mark.parametrize("name", sorted(EARCONS))
 def test_committed_wav_matches_the_generator(name: str) -> None:
     samples, rate = read_wav(asset_path(name))
     assert rate == SAMPLE_RATE_HZ
-    assert np.array_equal(samples, render(name)), "run: python -m app.earcons"
+    assert np.array_equal(samples, render(name)), "run: python -m app.desktop.earcons"
     assert 0.1 < len(samples) / rate < 0.3  # short
     peak = np.abs(samples).max() / 32768
     assert 0.2 < peak < 0.5  # audible, not startling
@@ -62,7 +62,7 @@ def test_plays_off_the_calling_thread() -> None:
 def test_failure_is_silent_and_logged_once(caplog: pytest.LogCaptureFixture) -> None:
     sd = FakeSoundDevice(fail=True)
     player = EarconPlayer(sounddevice=sd)
-    with caplog.at_level(logging.WARNING, logger="app.earcons"):
+    with caplog.at_level(logging.WARNING, logger="app.desktop.earcons"):
         first = player.play("start")
         assert first is not None
         first.result(timeout=5)  # no exception escapes

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 from pytestqt.qtbot import QtBot
 
-from app.secrets import SecretStore
-from app.settings import Settings
-from app.ui import local_model_page
-from app.ui.settings_dialog import SettingsDialog
+from app.config.secrets import SecretStore
+from app.config.settings import Settings
+from app.desktop.settings import local_model_page
+from app.desktop.settings.settings_dialog import SettingsDialog
 from providers import INSTALL_COMMAND
 
 

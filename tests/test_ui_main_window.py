@@ -9,11 +9,11 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QMessageBox
 from pytestqt.qtbot import QtBot
 
-from app import events as ev
-from app.history_store import HistoryStore
-from app.settings import Settings, load_settings
-from app.ui.main_window import MainWindow
-from app.ui.settings_dialog import SettingsDialog
+from app.agent import events as ev
+from app.config.settings import Settings, load_settings
+from app.desktop.settings.settings_dialog import SettingsDialog
+from app.desktop.window.main_window import MainWindow
+from app.runtime.history_store import HistoryStore
 from tests.support.scripted_bridge import ScriptedBridge, failed_turn, typed_turn, voice_turn
 
 

@@ -7,8 +7,8 @@ from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
-from app.ui.hold import HoldDebouncer
-from app.ui.ptt_button import HELD_TEXT, IDLE_TEXT, PushToTalkButton
+from app.desktop.controls.hold import HoldDebouncer
+from app.desktop.controls.ptt_button import HELD_TEXT, IDLE_TEXT, PushToTalkButton
 
 
 class Recorder:

@@ -8,12 +8,12 @@ import keyring
 import pytest
 from pytestqt.qtbot import QtBot
 
-from app.audio_devices import Device
-from app.gui import close_loop
-from app.secrets import SecretStore
-from app.settings import Settings
-from app.ui.settings_dialog import SettingsDialog
-from app.ui.settings_pages import DEFAULT_DEVICE, NO_MIC
+from app.config.audio_devices import Device
+from app.config.secrets import SecretStore
+from app.config.settings import Settings
+from app.desktop.gui import close_loop
+from app.desktop.settings.settings_dialog import SettingsDialog
+from app.desktop.settings.settings_pages import DEFAULT_DEVICE, NO_MIC
 from tests.support.models_server import ModelsServer, models_server
 
 DEVICES = [

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 from pytestqt.qtbot import QtBot
 
-from app import events as ev
-from app.settings import Settings
-from app.ui.main_window import MainWindow
-from app.ui.tray import Tray
+from app.agent import events as ev
+from app.config.settings import Settings
+from app.desktop.window.main_window import MainWindow
+from app.desktop.window.tray import Tray
 from tests.support.scripted_bridge import ScriptedBridge
 
 

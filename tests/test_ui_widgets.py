@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from pytestqt.qtbot import QtBot
 
-from app import events as ev
-from app.ui.level_meter import LevelMeter
-from app.ui.state_indicator import DisplayState, StateIndicator, StateTracker
+from app.agent import events as ev
+from app.desktop.controls.level_meter import LevelMeter
+from app.desktop.controls.state_indicator import DisplayState, StateIndicator, StateTracker
 
 S = ev.State
 

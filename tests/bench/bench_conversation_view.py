@@ -26,8 +26,8 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 from PySide6.QtWidgets import QApplication
 
-from app import events as ev
-from app.ui.conversation_view import ConversationView
+from app.agent import events as ev
+from app.desktop.conversation.conversation_view import ConversationView
 from tests.support.scripted_bridge import chunks, typed_turn
 
 DELTA_INTERVAL_S = 0.010

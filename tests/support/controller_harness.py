@@ -15,9 +15,9 @@ from typing import Any, TypeVar
 
 import pytest
 
-from app import events as ev
-from app.controller import AgentController
-from app.tools import ToolRegistry, build_default_registry
+from app.agent import events as ev
+from app.agent.controller import AgentController
+from app.agent.tools import ToolRegistry, build_default_registry
 from audio.transcriber import WhisperTranscriber
 from providers import ProviderConfig, RetryPolicy, create_provider, new_http_client
 from tests.support.sse_server import ScriptedServer

@@ -1,6 +1,6 @@
 """The real desktop app, run in-process for integration tests: Qt + qasync + the real parts.
 
-``app.gui._main`` (the same coroutine ``harken`` runs) is started as a task on
+``app.desktop.gui._main`` (the same coroutine ``harken`` runs) is started as a task on
 a ``qasync`` loop over the test's ``QApplication``, so the window, the bridge,
 the controller, the provider's HTTP stream and the microphone task all share
 the Qt event loop, as in the app. Only two parts are handed in: the Whisper
@@ -8,7 +8,7 @@ model (loaded once per test module) and the microphone, a ``CueMicrophone``
 that replays audio through the real ``MicrophoneSource`` callback path.
 
 - ``qt_async`` (fixture) → ``QtAsync.run(coro, timeout_s)``: run a scenario
-  coroutine on a new qasync loop, the way ``harken`` runs (``app.gui.run_on``);
+  coroutine on a new qasync loop, the way ``harken`` runs (``app.desktop.gui.run_on``);
   errors the loop could not deliver (a task that died unobserved) fail the test.
 - ``CueMicrophone(speed=…)``: a ``FakeSoundDevice`` that hears digital silence
   until ``say(clip)``; the clip starts a few blocks after the current position,
@@ -40,9 +40,9 @@ from PySide6.QtGui import QGuiApplication, QPalette
 from PySide6.QtWidgets import QApplication, QWidget
 from pytestqt.qtbot import QtBot
 
-from app import gui
 from app.cli import build_parser
-from app.ui.main_window import MainWindow
+from app.desktop import gui
+from app.desktop.window.main_window import MainWindow
 from audio.microphone import MicrophoneSource
 from audio.transcriber import WhisperTranscriber
 from tests.support.fake_sounddevice import FakeSoundDevice
@@ -52,7 +52,7 @@ T = TypeVar("T")
 
 class QtAsync:
     """Runs coroutines the way ``harken`` runs ``_main``: each ``run`` on a new qasync loop
-    over the test's QApplication, through ``app.gui.run_on``."""
+    over the test's QApplication, through ``app.desktop.gui.run_on``."""
 
     def __init__(self, app: QApplication) -> None:
         self.app = app

@@ -18,11 +18,11 @@ from pathlib import Path
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication
 
-from app import events as ev
-from app.history_store import HistoryStore
-from app.settings import Settings
-from app.ui.main_window import MainWindow
-from app.ui.theme import apply_theme
+from app.agent import events as ev
+from app.config.settings import Settings
+from app.desktop.window.main_window import MainWindow
+from app.desktop.window.theme import apply_theme
+from app.runtime.history_store import HistoryStore
 from tests.support.scripted_bridge import (
     ScriptedBridge,
     barge_in,

@@ -1,4 +1,4 @@
-"""A test double for ``app.bridge.ControllerBridge``: same signal and methods, scripted events.
+"""A test double for ``app.desktop.bridge.ControllerBridge``: same signal, scripted events.
 
 The real bridge (another engineer's) wraps the asyncio controller; the window
 only sees its ``event`` signal and its command methods, so this double has
@@ -15,7 +15,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from app import events as ev
+from app.agent import events as ev
 from providers.events import AssistantMessage, ToolCall, ToolResultMessage, UserMessage
 
 

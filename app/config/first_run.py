@@ -1,0 +1,83 @@
+"""First-run detection: what could Harken talk to right away, without the user typing anything?
+
+Local servers are probed on their usual ports (Ollama 11434, LM Studio 1234,
+llama.cpp 8080) with a short timeout, all at once; API keys already in the
+environment count too. The result is a list of offers for the welcome
+screen, best first; an empty list means "open Settings".
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import httpx
+
+from app.config.provider_probe import fetch_models
+from app.config.settings import API_KEY_ENV, preset
+
+LOCAL_SERVERS: dict[str, str] = {
+    "ollama": "http://localhost:11434/v1",
+    "lmstudio": "http://localhost:1234/v1",
+    "llamacpp": "http://localhost:8080/v1",
+}
+
+
+@dataclass(frozen=True)
+class Offer:
+    preset: str  # a settings preset id
+    label: str  # "Ollama at localhost:11434 (3 models)"
+    kind: str
+    base_url: str
+    models: tuple[str, ...] = ()
+    api_key_env: str | None = None  # the environment variable holding the key
+
+
+async def detect(
+    env: Mapping[str, str] | None = None,
+    *,
+    local_servers: Mapping[str, str] | None = None,
+    client: httpx.AsyncClient | None = None,
+    timeout_s: float = 0.5,
+) -> list[Offer]:
+    """Running local servers (those with models first), then keys found in the environment."""
+    env = os.environ if env is None else env
+    servers = LOCAL_SERVERS if local_servers is None else local_servers
+    own = client is None
+    http = client or httpx.AsyncClient(timeout=timeout_s)
+    try:
+        results = await asyncio.gather(
+            *(
+                fetch_models("openai", url, client=http, timeout_s=timeout_s)
+                for url in servers.values()
+            )
+        )
+    finally:
+        if own:
+            await http.aclose()
+    offers: list[Offer] = []
+    for (preset_id, url), result in zip(servers.items(), results, strict=True):
+        if not result.ok:
+            continue
+        p = preset(preset_id)
+        where = httpx.URL(url)
+        n = len(result.models)
+        label = f"{p.label} at {where.host}:{where.port} ({n} model{'s' if n != 1 else ''})"
+        offers.append(Offer(preset_id, label, "openai", url, result.models))
+    offers.sort(key=lambda o: not o.models)
+    for kind, var in API_KEY_ENV.items():
+        if not env.get(var):
+            continue
+        p = preset(kind)
+        base_url = p.base_url
+        if kind == "azure":
+            base_url = env.get("AZURE_OPENAI_ENDPOINT", "")
+            if not base_url:
+                continue  # a key without an endpoint is not usable yet
+        elif kind == "openai" and env.get("OPENAI_BASE_URL"):
+            base_url = env["OPENAI_BASE_URL"]
+        label = f"{p.label} (key from {var})"
+        offers.append(Offer(p.id, label, kind, base_url, (), var))
+    return offers

@@ -1,0 +1,1 @@
+"""The window's controls: push-to-talk button and key handling, level meter, state, text box."""

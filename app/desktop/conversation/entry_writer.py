@@ -1,0 +1,249 @@
+"""Writes conversation entries into a QTextDocument: user bubbles, replies, notices.
+
+Each entry becomes a frame: a tinted bubble for the user (🎙 for voice),
+a labelled reply whose Markdown prose is rendered by Qt and whose fenced
+code gets a shaded monospace box, one line per tool call, "⏹ interrupted"
+with the unheard tail dimmed, inline error boxes with a link to the fix,
+and the latency line. Colours come from the palette (``theme.colors``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtGui import (
+    QColor,
+    QFont,
+    QFontDatabase,
+    QTextBlockFormat,
+    QTextCharFormat,
+    QTextCursor,
+    QTextDocument,
+    QTextDocumentFragment,
+    QTextFrameFormat,
+    QTextLength,
+)
+
+from app.desktop.conversation.conversation_model import (
+    SETTINGS_KINDS,
+    SETTINGS_LINK,
+    NoticeEntry,
+    ReplyEntry,
+    ToolPart,
+    UserEntry,
+    tool_line,
+)
+from app.desktop.conversation.markdown_render import latency_text, split_fences, style_document
+from app.desktop.window.theme import Colors
+
+_SPECIFIED_ONLY = QTextCharFormat.FontPropertiesInheritanceBehavior.FontPropertiesSpecifiedOnly
+
+
+class EntryWriter:
+    def __init__(self, font: QFont, colors: Colors, *, show_latency: bool = True) -> None:
+        self.font = font
+        self.c = colors
+        self.show_latency = show_latency
+
+    def entry(self, cursor: QTextCursor, entry: Any) -> None:
+        c = self.c
+        if isinstance(entry, UserEntry):
+            self._user(cursor, entry, c)
+        elif isinstance(entry, ReplyEntry):
+            self._reply(cursor, entry, c)
+        elif isinstance(entry, NoticeEntry):
+            info = entry.kind == "info"
+            text = f"{'💡' if info else '⚠'} {entry.text}"
+            self._box(cursor, text, c, link=entry.link, info=info)
+
+    def _leave(self, cursor: QTextCursor, frame: Any) -> None:
+        """Step out of ``frame``; the empty paragraph Qt keeps after it is made (almost)
+        zero-height, so frames stack with only their own margins between them."""
+        cursor.setPosition(frame.lastPosition() + 1)
+        if cursor.block().length() <= 1:
+            gap = QTextBlockFormat()
+            gap.setLineHeight(1, QTextBlockFormat.LineHeightTypes.FixedHeight.value)
+            cursor.setBlockFormat(gap)
+            tiny = QTextCharFormat()
+            tiny.setFontPointSize(1)
+            cursor.setBlockCharFormat(tiny)
+
+    def _user(self, cursor: QTextCursor, entry: UserEntry, c: Colors) -> None:
+        fmt = QTextFrameFormat()
+        fmt.setBackground(c.user_bg)
+        fmt.setPadding(10)
+        fmt.setLeftMargin(56)
+        fmt.setTopMargin(14)
+        fmt.setBottomMargin(4)
+        fmt.setBorder(0)
+        frame = cursor.insertFrame(fmt)
+        if entry.partial:  # still speaking: greyed, italic, no quotes yet
+            self._label(cursor, "You · listening…", c.dim)
+            fmt_text = self._text_format(c.dim)
+            fmt_text.setFontItalic(True)
+            cursor.insertBlock(QTextBlockFormat(), fmt_text)
+            cursor.insertText(f"🎙 {entry.text} …", fmt_text)
+            self._leave(cursor, frame)
+            return
+        self._label(cursor, "You · voice" if entry.voice else "You", c.dim)
+        cursor.insertBlock(QTextBlockFormat(), self._text_format(c.text))
+        text = f"🎙 “{entry.text}”" if entry.voice else entry.text
+        cursor.insertText(text, self._text_format(c.text))
+        self._leave(cursor, frame)
+
+    def _reply(self, cursor: QTextCursor, entry: ReplyEntry, c: Colors) -> None:
+        fmt = QTextFrameFormat()
+        fmt.setPadding(0)
+        fmt.setTopMargin(14)
+        fmt.setBottomMargin(6)
+        fmt.setBorder(0)
+        frame = cursor.insertFrame(fmt)
+        self._label(cursor, "Harken", c.accent)
+        if not entry.parts and entry.status == "streaming":
+            self._line(cursor, "Thinking…", c.dim, italic=True)
+        remaining = entry.kept_chars if entry.status == "interrupted" else None
+        for part in entry.parts:
+            if isinstance(part, ToolPart):
+                color = c.error_fg if part.is_error else c.tool_fg
+                self._line(cursor, tool_line(part), color, mono=True)
+                continue
+            self._markdown(cursor, part, c, dim_from=remaining)
+            if remaining is not None:
+                remaining = max(0, remaining - len(part))
+        if entry.status == "interrupted":
+            self._line(cursor, "⏹ interrupted", c.warn, bold=True)
+        if entry.status == "failed" and entry.error:
+            link = ("Open Settings", SETTINGS_LINK) if entry.error_kind in SETTINGS_KINDS else None
+            self._box(cursor, f"⚠ {entry.error}", c, link=link)
+        if self.show_latency and entry.latency:
+            self._line(cursor, latency_text(entry.latency), c.dim, small=True)
+        self._leave(cursor, frame)
+
+    def _box(
+        self,
+        cursor: QTextCursor,
+        text: str,
+        c: Colors,
+        *,
+        link: tuple[str, str] | None,
+        info: bool = False,
+    ) -> None:
+        """An inline notice: an error (red) or a suggestion (accent), with an optional link."""
+        fmt = QTextFrameFormat()
+        fmt.setBackground(c.user_bg if info else c.error_bg)
+        fmt.setPadding(8)
+        fmt.setTopMargin(6)
+        fmt.setBorder(0)
+        frame = cursor.insertFrame(fmt)
+        fg = c.text if info else c.error_fg
+        cursor.setCharFormat(self._text_format(fg))
+        cursor.insertText(text, self._text_format(fg))
+        if link is not None:
+            label, href = link
+            cursor.insertText("  ", self._text_format(fg))
+            anchor = self._text_format(c.accent)
+            anchor.setAnchor(True)
+            anchor.setAnchorHref(href)
+            anchor.setFontUnderline(True)
+            cursor.insertText(label, anchor)
+        self._leave(cursor, frame)
+
+    def _label(self, cursor: QTextCursor, text: str, color: QColor) -> None:
+        fmt = self._text_format(color)
+        fmt.setFontWeight(QFont.Weight.DemiBold)
+        fmt.setFontPointSize(max(7.0, self.font.pointSizeF() * 0.85))
+        cursor.setBlockFormat(QTextBlockFormat())
+        cursor.insertText(text, fmt)
+
+    def _line(
+        self,
+        cursor: QTextCursor,
+        text: str,
+        color: QColor,
+        *,
+        mono: bool = False,
+        bold: bool = False,
+        italic: bool = False,
+        small: bool = False,
+    ) -> None:
+        block = QTextBlockFormat()
+        block.setTopMargin(4)
+        fmt = self._text_format(color)
+        if mono:
+            fmt.setFont(
+                self._mono_font(),
+                QTextCharFormat.FontPropertiesInheritanceBehavior.FontPropertiesSpecifiedOnly,
+            )
+        if bold:
+            fmt.setFontWeight(QFont.Weight.DemiBold)
+        fmt.setFontItalic(italic)
+        if small or mono:
+            fmt.setFontPointSize(max(7.0, self.font.pointSizeF() * 0.9))
+        cursor.insertBlock(block, fmt)
+        cursor.insertText(text, fmt)
+
+    def _markdown(
+        self, cursor: QTextCursor, text: str, c: Colors, *, dim_from: int | None = None
+    ) -> None:
+        """Insert Markdown; with ``dim_from``, the text from that source offset on is dimmed
+        (the part of an interrupted reply the user never got)."""
+        for kind, lang, body, start in split_fences(text):
+            cut = None if dim_from is None else min(max(dim_from - start, 0), len(body))
+            if kind == "code":
+                self._code(cursor, lang, body, c, dim_from=cut)
+            elif body.strip():
+                scratch = self._render_markdown(body)
+                if cut is not None and cut < len(body):
+                    kept = self._render_markdown(body[:cut]).toPlainText().rstrip()
+                    kept_len = len(kept) if scratch.toPlainText().startswith(kept) else 0
+                    style_document(scratch, c, dim_from=kept_len)
+                else:
+                    style_document(scratch, c, dim_from=None)
+                cursor.insertBlock(QTextBlockFormat(), self._text_format(c.text))
+                cursor.insertFragment(QTextDocumentFragment(scratch))
+
+    def _render_markdown(self, text: str) -> QTextDocument:
+        scratch = QTextDocument()
+        scratch.setDefaultFont(self.font)
+        scratch.setMarkdown(text, QTextDocument.MarkdownFeature.MarkdownDialectGitHub)
+        return scratch
+
+    def _code(
+        self, cursor: QTextCursor, lang: str, code: str, c: Colors, *, dim_from: int | None
+    ) -> None:
+        fmt = QTextFrameFormat()
+        fmt.setBackground(c.code_bg)
+        fmt.setPadding(8)
+        fmt.setTopMargin(6)
+        fmt.setBottomMargin(6)
+        fmt.setBorder(0)
+        fmt.setWidth(QTextLength(QTextLength.Type.PercentageLength, 100))
+        frame = cursor.insertFrame(fmt)
+        if lang:
+            label = self._text_format(c.dim)
+            label.setFontPointSize(max(7.0, self.font.pointSizeF() * 0.8))
+            cursor.insertText(lang, label)
+            cursor.insertBlock(QTextBlockFormat())
+        block = QTextBlockFormat()
+        block.setNonBreakableLines(True)
+        cursor.setBlockFormat(block)
+        code = code.rstrip("\n")
+        cut = len(code) if dim_from is None else min(dim_from, len(code))
+        for piece, color in ((code[:cut], c.text), (code[cut:], c.dim)):
+            if piece:
+                mono = self._text_format(color)
+                mono.setFont(self._mono_font(), _SPECIFIED_ONLY)
+                cursor.insertText(piece, mono)
+        self._leave(cursor, frame)
+
+    def _text_format(self, color: QColor) -> QTextCharFormat:
+        fmt = QTextCharFormat()
+        fmt.setForeground(color)
+        return fmt
+
+    def _mono_font(self) -> QFont:
+        font = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
+        font.setStyleHint(QFont.StyleHint.Monospace)
+        font.setFixedPitch(True)
+        font.setPointSizeF(max(7.0, self.font.pointSizeF() * 0.95))
+        return font

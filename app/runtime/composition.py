@@ -1,0 +1,232 @@
+"""The composition root: the one place that constructs devices, models and clients.
+
+Headless mode and the window both call ``build_components`` with
+``RuntimeOptions`` (from flags or from settings) and get a wired controller,
+input pump, transcriber and speech output back. Two parts can be handed in
+instead of built (tests do): an already loaded transcriber, and the factory
+that opens the microphone (e.g. one over a fake ``sounddevice``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from app.agent import events as ev
+from app.agent.controller import AgentController
+from app.agent.input_pump import InputPump
+from app.agent.live_transcription import LiveOptions, LiveTranscription
+from app.agent.tools import build_default_registry
+from app.config.logging_setup import register_secret
+from app.config.settings import Settings, tool_permissions
+from app.runtime.local_model_host import LocalModelHost
+from app.version import user_agent
+from audio.capture import AudioSource
+from audio.file_source import FileSource
+from audio.microphone import MicrophoneSource
+from audio.playback import SpeechPlayer
+from audio.segmenter import SpeechSegmenter
+from audio.speech_output import SpeechOutput
+from audio.transcriber import WhisperTranscriber
+from audio.tts import EspeakTts, PiperTts, Tts
+from audio.vad import SileroVad
+from providers import Provider, ProviderConfig, create_provider, new_http_client
+
+log = logging.getLogger(__name__)
+
+DEFAULT_SYSTEM_PROMPT = (
+    "You are Harken, a helpful voice assistant on the user's desktop. Your replies are "
+    "spoken aloud, so answer briefly and conversationally; use Markdown only when the user "
+    "asks for code or a list. If a reply was cut off by the user, do not repeat it: follow "
+    "the new instruction."
+)
+
+
+@dataclass
+class RuntimeOptions:
+    """Everything the components need, from the settings in effect for this run."""
+
+    provider: ProviderConfig
+    system_prompt: str | None = DEFAULT_SYSTEM_PROMPT
+    whisper_model: str | None = None
+    speech_output: bool = True
+    voice: str = "piper-joe"
+    barge_in: bool = True
+    hands_free: bool = True
+    hangover_s: float = 0.5
+    speculation: bool = True  # transcribe at pauses and show partials while the user speaks
+    adaptive_hangover: bool = True
+    hangover_min_s: float = 0.4
+    hangover_max_s: float = 1.2
+    input_device: str | int | None = None
+    output_device: str | int | None = None
+    permissions: frozenset[str] = frozenset()
+
+    @classmethod
+    def from_settings(cls, settings: Settings, provider: ProviderConfig) -> RuntimeOptions:
+        audio = settings.audio
+        model = audio.whisper_model.strip()
+        return cls(
+            provider=provider,
+            system_prompt=settings.agent.system_prompt.strip() or DEFAULT_SYSTEM_PROMPT,
+            whisper_model=None if model in ("", "bundled") else model,
+            speech_output=audio.speech_output,
+            voice=audio.voice,
+            barge_in=audio.barge_in,
+            hands_free=audio.input_mode == "hands_free",
+            hangover_s=audio.hangover_ms / 1000,
+            adaptive_hangover=audio.adaptive_hangover,
+            hangover_min_s=audio.hangover_min_ms / 1000,
+            hangover_max_s=audio.hangover_max_ms / 1000,
+            input_device=_device(audio.input_device),
+            output_device=_device(audio.output_device),
+            permissions=tool_permissions(settings),
+        )
+
+
+def _device(name: str) -> str | int | None:
+    name = name.strip()
+    if not name:
+        return None
+    return int(name) if name.isdigit() else name
+
+
+@dataclass
+class Components:
+    controller: AgentController
+    pump: InputPump
+    transcriber: WhisperTranscriber
+    speech: SpeechOutput
+    tts: Tts
+    client: Any
+    options: RuntimeOptions
+    provider_config: ProviderConfig
+    local_host: LocalModelHost
+    stt_description: str = ""
+    # Opens the microphone for the device in the options; MicrophoneSource(device) by default.
+    microphone_factory: Callable[[str | int | None], AudioSource] = MicrophoneSource
+
+    def file_source(self, path: str, *, realtime: bool) -> FileSource:
+        return FileSource(path, realtime=realtime)
+
+    def microphone_source(self) -> AudioSource:
+        return self.microphone_factory(self.options.input_device)
+
+    async def wait_loaded(self) -> list[str]:
+        """Wait for the speech models; returns warnings (fallbacks) to show. A local LLM
+        starts loading here too, but is not waited for (see ``wait_local_model``)."""
+        self.local_host.start()
+        warnings: list[str] = []
+        self.stt_description = await self.transcriber.wait_loaded()
+        if self.transcriber.load_warning:
+            warnings.append(self.transcriber.load_warning)
+        speech_warning = await self.speech.wait_loaded()
+        if speech_warning:
+            warnings.append(speech_warning)
+        return warnings
+
+    async def wait_local_model(self) -> list[str]:
+        """Wait for the local model, if one is configured; returns its error, if any."""
+        if self.local_host.source is None:
+            return []
+        error = await self.local_host.wait()
+        return [error] if error else []
+
+    def reconfigure_provider(self, config: ProviderConfig) -> Provider:
+        register_secret(config.api_key)
+        provider = _provider(config, self.client, self.local_host)
+        self.controller.provider = provider
+        self.controller.settings.model = config.model
+        self.provider_config = config
+        return provider
+
+    async def aclose(self) -> None:
+        if self.pump.live is not None:
+            self.pump.live.close()
+        await self.controller.close()
+        await self.local_host.aclose()
+        self.speech.close()
+        await asyncio.to_thread(self.transcriber.close)
+        await self.client.aclose()
+
+
+def live_options(options: RuntimeOptions) -> LiveOptions:
+    """What the live transcription needs from the run's options."""
+    return LiveOptions(
+        speculate=options.speculation,
+        adaptive=options.adaptive_hangover,
+        hangover_min_s=options.hangover_min_s,
+        hangover_max_s=options.hangover_max_s,
+    )
+
+
+def build_components(
+    options: RuntimeOptions,
+    *,
+    emit: Callable[[ev.Event], None],
+    transcriber: WhisperTranscriber | None = None,
+    microphone_factory: Callable[[str | int | None], AudioSource] | None = None,
+) -> Components:
+    """Construct and wire everything; models start loading in the background.
+
+    ``transcriber`` replaces the one built from ``options.whisper_model`` (it is
+    closed with the components); ``microphone_factory`` replaces ``MicrophoneSource``."""
+    config = options.provider
+    register_secret(config.api_key)
+    client = new_http_client(user_agent=user_agent())
+    if transcriber is None:
+        transcriber = WhisperTranscriber(options.whisper_model)
+    transcriber.start_loading()
+    tts: Tts = EspeakTts() if options.voice == "system" else PiperTts()
+    local_host = LocalModelHost(emit)
+    holder: list[AgentController] = []
+    speech = SpeechOutput(
+        tts,
+        SpeechPlayer(tts.sample_rate_hz, device=options.output_device),
+        enabled=options.speech_output,
+        on_event=lambda name, turn_id, detail: holder[0].speech_event(name, turn_id, detail),
+    )
+    controller = AgentController(
+        provider=_provider(config, client, local_host),
+        model=config.model,
+        transcriber=transcriber,
+        speech=speech,
+        tools=build_default_registry(),
+        emit=emit,
+        system_prompt=options.system_prompt,
+        barge_in=options.barge_in,
+    )
+    controller.settings.permissions = options.permissions
+    holder.append(controller)
+    segmenter = SpeechSegmenter(SileroVad(), hangover_s=options.hangover_s)
+    live = LiveTranscription(
+        controller,
+        segmenter,
+        transcriber,
+        emit=emit,
+        options=live_options(options),
+    )
+    pump = InputPump(controller, segmenter, emit=emit, hands_free=options.hands_free, live=live)
+    return Components(
+        controller=controller,
+        pump=pump,
+        transcriber=transcriber,
+        speech=speech,
+        tts=tts,
+        client=client,
+        options=options,
+        provider_config=config,
+        microphone_factory=microphone_factory or MicrophoneSource,
+        local_host=local_host,
+    )
+
+
+def _provider(config: ProviderConfig, client: Any, local_host: LocalModelHost) -> Provider:
+    """The provider for ``config``; a local one runs on the host's (kept) model."""
+    if config.kind == "local" and config.local is not None:
+        return create_provider(config, client, local_source=local_host.source_for(config.local))
+    local_host.release()
+    return create_provider(config, client)

@@ -1,0 +1,1 @@
+"""``harken --self-test``: prove that this installation works (see ``runner``)."""
