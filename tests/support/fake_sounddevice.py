@@ -22,6 +22,8 @@ Knobs (plain attributes; change them between opens to script a restart):
   its own (``finished_callback``, ``active`` False, and ``abort``/``stop``/
   ``close`` then raise ``PortAudioError``, as ALSA does for a vanished device);
   ``"stall"`` stops the callbacks while the stream still claims to be active.
+- ``overrun_every``: every n-th callback carries an ``input_overflow`` status
+  (PortAudio dropped input; the stream goes on).
 """
 
 from __future__ import annotations
@@ -181,6 +183,9 @@ class FakeInputStream:
                     if wait > 0 and self._stop.wait(wait):
                         break
                 status = CallbackFlags()
+                every = owner.overrun_every
+                if every is not None and (self.callbacks + 1) % every == 0:
+                    status.input_overflow = True
                 if unplug_at is not None and done + n >= unplug_at:
                     if owner.unplug == "stall":
                         self._stop.wait()
@@ -222,6 +227,7 @@ class FakeSoundDevice:
         busy: bool = False,
         unplug_after_s: float | None = None,
         unplug: str = "finish",
+        overrun_every: int | None = None,
     ) -> None:
         self.audio = audio
         self.audio_rate_hz = audio_rate_hz
@@ -230,6 +236,7 @@ class FakeSoundDevice:
         self.busy = busy
         self.unplug_after_s = unplug_after_s
         self.unplug = unplug
+        self.overrun_every = overrun_every
         self.streams: list[FakeInputStream] = []
         first_input = next((i for i, d in enumerate(self.devices) if d.max_input_channels), -1)
         first_output = next((i for i, d in enumerate(self.devices) if d.max_output_channels), -1)
