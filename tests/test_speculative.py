@@ -34,7 +34,7 @@ from audio.transcriber import WhisperTranscriber
 from audio.vad import SileroVad
 from providers.cancel import Cancelled, CancelToken
 from tests.support.speech import SpeechLibrary, compose
-from tests.test_transcriber import ESPEAK_SENTENCES, word_error_rate, words
+from tests.support.wer import ESPEAK_SENTENCES, word_error_rate, words
 
 pytestmark = pytest.mark.slow
 

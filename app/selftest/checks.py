@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import re
 import sys
 import tempfile
 import time
@@ -46,15 +45,13 @@ class SelfTestContext:
             self.transcriber.close()
 
 
-def _normalise(text: str) -> str:
-    return " ".join(re.sub(r"[^a-z0-9' ]+", " ", text.lower()).split())
-
-
 def similarity(expected: str, heard: str) -> float:
     """0-100: how closely ``heard`` matches ``expected``, ignoring case and punctuation."""
     from rapidfuzz import fuzz
 
-    return float(fuzz.ratio(_normalise(expected), _normalise(heard)))
+    from audio.text_norm import normalise
+
+    return float(fuzz.ratio(normalise(expected), normalise(heard)))
 
 
 def _require_transcriber(ctx: SelfTestContext) -> Any:
