@@ -112,12 +112,16 @@ async def test_pause_keeps_the_position_and_resume_continues(
     np.testing.assert_array_equal(sound(stream), audio)  # nothing lost, nothing repeated
 
 
-async def test_wait_idle_waits_through_a_pause(player: SpeechPlayer) -> None:
+async def test_wait_idle_waits_through_a_pause(
+    player: SpeechPlayer, fake_sd: FakeSoundDevice
+) -> None:
     player.enqueue(ramp(0.1), "short")
     player.pause()
     waiter = asyncio.create_task(player.wait_idle())
-    done, _ = await asyncio.wait({waiter}, timeout=0.3)
-    assert not done
+    stream = fake_sd.last_stream
+    # 15 paused blocks (0.3 s, three times the chunk) pass with the waiter still waiting.
+    assert await asyncio.to_thread(stream.wait_for_blocks, stream.block_count + 15)
+    assert not waiter.done()
     player.resume()
     await asyncio.wait_for(waiter, timeout=5)
 
