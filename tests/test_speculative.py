@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -71,19 +71,6 @@ class CountingWorker:
         self.outstanding.add(future)
         future.add_done_callback(self.outstanding.discard)
         return future
-
-
-@pytest.fixture(scope="module")
-def whisper() -> Iterator[WhisperTranscriber]:
-    transcriber = WhisperTranscriber()
-    transcriber.start_loading()
-    yield transcriber
-    transcriber.close()
-
-
-@pytest.fixture(scope="module")
-def vad() -> SileroVad:
-    return SileroVad()
 
 
 class Run:

@@ -15,11 +15,6 @@ from tests.support.speech import silence, white_noise
 
 
 @pytest.fixture(scope="module")
-def vad() -> SileroVad:
-    return SileroVad()
-
-
-@pytest.fixture(scope="module")
 def jfk(jfk_flac: Path) -> np.ndarray:
     audio = decode_audio(str(jfk_flac), sampling_rate=16000)
     return audio[: len(audio) // FRAME_SAMPLES * FRAME_SAMPLES]

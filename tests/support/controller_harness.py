@@ -16,7 +16,7 @@ or turned off.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 
@@ -25,7 +25,6 @@ import pytest
 from app.agent import events as ev
 from app.agent.controller import AgentController
 from app.agent.tools import ToolRegistry, build_default_registry
-from audio.transcriber import WhisperTranscriber
 from providers import ProviderConfig, RetryPolicy, create_provider, new_http_client
 from tests.support.sse_server import ScriptedServer
 
@@ -160,15 +159,6 @@ async def controllers(server: ScriptedServer) -> AsyncIterator[Controllers]:
         await made.close()
 
 
-@pytest.fixture(scope="module")
-def whisper() -> Iterator[WhisperTranscriber]:
-    """The real Whisper model, loaded once per test module (a module may define its own)."""
-    transcriber = WhisperTranscriber()
-    transcriber.start_loading()
-    yield transcriber
-    transcriber.close()
-
-
 @pytest.fixture
 def quiet() -> object:
     """Speech output turned off (the --no-tts path): what is shown is what was heard."""
@@ -178,9 +168,3 @@ def quiet() -> object:
 
     tts = PiperTts()
     return SpeechOutput(tts, SpeechPlayer(tts.sample_rate_hz), enabled=False)
-
-
-@pytest.fixture
-def server() -> Iterator[ScriptedServer]:
-    with ScriptedServer() as s:
-        yield s
