@@ -23,7 +23,7 @@ from audio.speech_output import SpeechOutput
 from audio.tts import PiperTts
 from audio.vad import SileroVad
 from tests.support.controller_harness import Controllers
-from tests.support.fake_output_stream import FakeSoundDevice
+from tests.support.fake_sounddevice import FakeSoundDevice
 from tests.support.speech import SpeechLibrary, silence, white_noise
 from tests.support.sse_server import ScriptedServer, openai_stream, sse_reply
 

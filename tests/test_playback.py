@@ -10,7 +10,8 @@ import pytest
 
 from audio.errors import AudioErrorKind, SpeechOutputError
 from audio.playback import ChunkStarted, PlaybackFailed, PlaybackIdle, PlayerEvent, SpeechPlayer
-from tests.support.fake_output_stream import FakeOutputStream, FakeSoundDevice
+from tests.support.fake_output_stream import FakeOutputStream
+from tests.support.fake_sounddevice import FakeSoundDevice
 
 RATE = 22_050
 BLOCK = RATE * 20 // 1000
@@ -196,7 +197,7 @@ async def test_a_chunk_is_played_even_when_the_idle_closer_wins_the_race() -> No
 
 
 def test_no_output_device_is_an_actionable_error() -> None:
-    player = SpeechPlayer(RATE, sounddevice_module=FakeSoundDevice(devices_available=False))
+    player = SpeechPlayer(RATE, sounddevice_module=FakeSoundDevice(output_available=False))
     with pytest.raises(SpeechOutputError) as caught:
         player.enqueue(ramp(0.1), "x")
     assert caught.value.kind is AudioErrorKind.NO_DEVICE
@@ -244,7 +245,7 @@ async def test_a_vanishing_device_is_reported_not_a_crash(
     assert not player.stream_open
     with pytest.raises(SpeechOutputError):
         player.enqueue(ramp(0.1), "again")  # still gone
-    fake_sd.devices_available = True  # plugged back in
+    fake_sd.output_available = True  # plugged back in
     player.enqueue(ramp(0.1), "back")
     await asyncio.wait_for(player.wait_idle(), timeout=5)
     assert recorder.heard().endswith("back")
