@@ -81,10 +81,11 @@ def headless_options(args: argparse.Namespace) -> Any:
     """Settings file < environment < flags → RuntimeOptions. Raises ConfigError."""
     import os
 
+    from app.config.overlay import OverrideError, resolve
     from app.config.overrides import flag_overrides
     from app.config.provider_config import ConfigError, check_usable, provider_config
     from app.config.secrets import SecretStore
-    from app.config.settings import OverrideError, load_settings, resolve
+    from app.config.settings import load_settings
     from app.runtime.composition import RuntimeOptions
 
     loaded = load_settings()

@@ -9,15 +9,9 @@ from pathlib import Path
 import pytest
 
 from app.config import paths
-from app.config.settings import (
-    AZURE_DEFAULT_API_VERSION,
-    OverrideError,
-    Settings,
-    load_settings,
-    resolve,
-    save_settings,
-    settings_path,
-)
+from app.config.overlay import OverrideError, resolve
+from app.config.presets import AZURE_DEFAULT_API_VERSION
+from app.config.settings import Settings, load_settings, save_settings, settings_path
 
 
 def test_paths_follow_xdg(private_dirs: Path) -> None:

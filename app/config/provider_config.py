@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from app.config.settings import API_KEY_ENV, Resolved, preset
+from app.config.overlay import Resolved
+from app.config.presets import API_KEY_ENV, preset
 from providers import (
     INSTALL_COMMAND,
     LocalModelConfig,

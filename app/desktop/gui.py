@@ -38,8 +38,9 @@ class DesktopSession:
     ) -> None:
         """``transcriber`` and ``microphone_factory`` go to ``build_components`` (tests
         hand in a loaded model and a fake microphone); by default both are built."""
+        from app.config.overlay import OverrideError, resolve
         from app.config.secrets import SecretStore
-        from app.config.settings import OverrideError, load_settings, resolve, settings_path
+        from app.config.settings import load_settings, settings_path
         from app.desktop.bridge import ControllerBridge
         from app.runtime.composition import RuntimeOptions, build_components
         from app.runtime.history_store import HistoryError, HistoryStore
@@ -81,7 +82,7 @@ class DesktopSession:
 
     def settings_saved(self, settings: Any) -> None:
         """Settings → Save: apply what changed without restarting."""
-        from app.config.settings import OverrideError, resolve
+        from app.config.overlay import OverrideError, resolve
         from app.runtime.composition import RuntimeOptions, live_options
 
         self.saved = settings

@@ -19,8 +19,9 @@ from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QTabWidget, QVBoxLayout, QWidget
 
 from app.config.audio_devices import Device, list_devices
+from app.config.presets import AZURE_DEFAULT_API_VERSION, preset
 from app.config.provider_probe import ProbeResult, check_connection, fetch_models
-from app.config.settings import AZURE_DEFAULT_API_VERSION, Settings, preset
+from app.config.settings import Settings
 from app.desktop.settings.settings_pages import PRESET_NOTES, AudioPage, GeneralPage, ProviderPage
 from app.desktop.window.theme import colors
 

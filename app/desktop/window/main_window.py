@@ -27,7 +27,8 @@ from PySide6.QtWidgets import (
 )
 
 from app.agent import events as ev
-from app.config.settings import ProviderSettings, Settings, preset, save_settings
+from app.config.presets import preset
+from app.config.settings import ProviderSettings, Settings, save_settings
 from app.desktop.controls.key_router import KeyRouter
 from app.desktop.controls.level_meter import LevelMeter
 from app.desktop.controls.message_box import MessageBox
