@@ -138,13 +138,17 @@ class LoadResult:
 
 
 def settings_path() -> Path:
-    return paths.config_dir() / FILE_NAME
+    return paths.config_dir(strict=False) / FILE_NAME
 
 
 def load_settings(path: Path | None = None) -> LoadResult:
     path = path or settings_path()
+    blocked = paths.not_a_folder(path.parent)
+    if blocked:
+        log.warning("settings folder unusable: %s", blocked)
+        return LoadResult(Settings(), (f"{blocked} Default settings are used for now.",))
     try:
-        raw_text = path.read_bytes().decode("utf-8")
+        raw_text = path.read_bytes().decode("utf-8-sig")  # a byte-order mark is fine
     except FileNotFoundError:
         return LoadResult(Settings())
     except (OSError, UnicodeDecodeError) as exc:
