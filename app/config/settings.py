@@ -130,6 +130,12 @@ def tool_permissions(settings: Settings) -> frozenset[str]:
     return frozenset(name for name, on in granted.items() if on)
 
 
+def saved_base_urls(settings: Settings) -> dict[str, str]:
+    """Preset id → base URL saved in the file (binds API keys saved by earlier versions)."""
+    p = settings.provider
+    return {p.preset: p.base_url} if p.base_url else {}
+
+
 @dataclass(frozen=True)
 class LoadResult:
     settings: Settings

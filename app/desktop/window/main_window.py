@@ -65,11 +65,16 @@ class MainWindow(QMainWindow):
         hotkey_status: tuple[bool, str] | None = None,
         on_settings_saved: Callable[[Settings], None] | None = None,
         on_quit: Callable[[], None] | None = None,
+        overridden: frozenset[str] = frozenset(),
         parent: QWidget | None = None,
     ) -> None:
+        """``settings``: the saved settings (the file's); the window changes and saves only
+        those. ``overridden``: fields set by the environment or flags for this run, which
+        the Settings dialog names (they are never saved)."""
         super().__init__(parent)
         self.bridge = bridge
         self.settings = settings
+        self.overridden = overridden
         self.history = history_store
         self.secrets = secrets
         self.earcons = earcons
@@ -302,7 +307,11 @@ class MainWindow(QMainWindow):
             self.settings_dialog.activateWindow()
             return
         dialog = SettingsDialog(
-            self.settings, self.secrets, hotkey_status=self.hotkey_status, parent=self
+            self.settings,
+            self.secrets,
+            hotkey_status=self.hotkey_status,
+            overridden=self.overridden,
+            parent=self,
         )
         dialog.saved.connect(self.settings_saved)
         self.settings_dialog = dialog
