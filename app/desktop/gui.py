@@ -58,6 +58,8 @@ class DesktopSession:
         self.resolved = self._resolve(loaded.settings, report=True)
         try:
             self.history: Any = HistoryStore()
+            if self.history.notice:
+                self.messages.append(self.history.notice)
         except HistoryError as exc:
             self.messages.append(f"{exc} Conversations will not be saved this time.")
             self.history = None

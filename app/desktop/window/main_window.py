@@ -96,6 +96,9 @@ class MainWindow(QMainWindow):
         self.stop_action = self.menus.stop
         self.latency_action = self.menus.latency
         bridge.event.connect(self.handle_event)
+        written = getattr(bridge, "history_written", None)  # rows saved off the GUI thread
+        if written is not None:
+            written.connect(self._sync_history)
         self.tracker.changed.connect(self._state_changed)
         self._state_changed(self.tracker.state)
         self.keys = KeyRouter(self, self.ptt, self.show_about)
