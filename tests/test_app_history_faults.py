@@ -229,3 +229,35 @@ def test_a_full_disk_never_holds_up_a_turn_and_history_is_written_once_space_is_
 
         path = qt_async.run(scenario())
         assert saved_rows(path) == EXPECTED
+
+
+def test_a_history_file_that_is_not_a_database_is_moved_aside_and_the_window_says_so(
+    qtbot: QtBot,
+    qt_async: QtAsync,
+    server: ScriptedServer,
+    whisper: SharedWhisper,
+    private_dirs: Path,
+) -> None:
+    """Before, history stayed off on every launch until the user moved the file by hand."""
+    use_server(server)
+    server.add(sse_reply(openai_stream(["Fresh start."])))
+    folder = private_dirs / "data" / "harken"
+    folder.mkdir(parents=True)
+    (folder / "history.sqlite3").write_text("my notes, saved here by mistake\n" * 50)
+
+    async def scenario() -> None:
+        app = await start_app(qtbot, ["--no-tts"], transcriber=whisper, microphone=CueMicrophone())
+        w = app.window
+        await app.until(lambda: w.models_ready, what="models loaded")
+        assert "started a fresh one" in app.text() and "history.sqlite3.corrupt-" in app.text()
+        assert w.sidebar is not None  # history is on
+        await turn(app, server, qtbot, "hello", "Fresh start.")
+        assert await app.quit() == 0
+
+    qt_async.run(scenario())
+    (aside,) = folder.glob("history.sqlite3.corrupt-*")
+    assert aside.read_text().startswith("my notes")
+    assert saved_rows(folder / "history.sqlite3") == [
+        ("UserMessage", "hello"),
+        ("AssistantMessage", "Fresh start."),
+    ]

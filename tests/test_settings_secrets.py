@@ -134,3 +134,14 @@ def test_a_chain_with_a_real_keyring_uses_it_and_skips_the_plaintext_one() -> No
 
     chosen, why = choose_backend(Chain())
     assert isinstance(chosen, MemoryKeyring) and why == ""
+
+
+def test_headless_never_sends_the_stored_key_to_a_flag_base_url() -> None:
+    from app.cli import build_parser, headless_options
+
+    save_settings(Settings())  # the OpenAI preset
+    SecretStore(backend=MemoryKeyring()).set("openai", OPENAI, "sk-stored-for-openai-99")
+    args = build_parser().parse_args(["--headless", "--say", "x", "--base-url", LOCAL])
+    assert headless_options(args).provider.api_key is None
+    args = build_parser().parse_args(["--headless", "--say", "x"])
+    assert headless_options(args).provider.api_key == "sk-stored-for-openai-99"

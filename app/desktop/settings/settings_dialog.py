@@ -96,8 +96,9 @@ class SettingsDialog(QDialog):
         self._update_kind()
         if overridden:
             p.override_note.setText(
-                "Some values come from environment variables or command-line flags for this "
-                f"run ({', '.join(sorted(overridden))}); what you save here applies without them."
+                "This run uses environment variables or command-line flags for "
+                f"{', '.join(sorted(overridden))}. They apply to this run only and are never "
+                "saved; this dialog shows and saves your own settings."
             )
             p.override_note.show()
         a = self.audio

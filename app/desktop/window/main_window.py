@@ -68,9 +68,8 @@ class MainWindow(QMainWindow):
         overridden: frozenset[str] = frozenset(),
         parent: QWidget | None = None,
     ) -> None:
-        """``settings``: the saved settings (the file's); the window changes and saves only
-        those. ``overridden``: fields set by the environment or flags for this run, which
-        the Settings dialog names (they are never saved)."""
+        """``settings``: the saved (file's) settings, the only ones the window writes;
+        ``overridden``: what the environment or flags set for this run (never saved)."""
         super().__init__(parent)
         self.bridge = bridge
         self.settings = settings
@@ -96,9 +95,8 @@ class MainWindow(QMainWindow):
         self.stop_action = self.menus.stop
         self.latency_action = self.menus.latency
         bridge.event.connect(self.handle_event)
-        written = getattr(bridge, "history_written", None)  # rows saved off the GUI thread
-        if written is not None:
-            written.connect(self._sync_history)
+        if hasattr(bridge, "history_written"):  # rows saved off the GUI thread
+            bridge.history_written.connect(self._sync_history)
         self.tracker.changed.connect(self._state_changed)
         self._state_changed(self.tracker.state)
         self.keys = KeyRouter(self, self.ptt, self.show_about)
@@ -179,6 +177,7 @@ class MainWindow(QMainWindow):
             self.sidebar.open_requested.connect(self.open_conversation)
             self.sidebar.new_requested.connect(self.new_conversation)
             self.sidebar.deleted.connect(self._deleted)
+            self.sidebar.failed.connect(lambda text: self.show_status(f"⚠ {text}"))
             self.splitter.addWidget(self.sidebar)
         self.splitter.addWidget(main)
         self.splitter.setStretchFactor(self.splitter.count() - 1, 1)
