@@ -251,6 +251,7 @@ class SettingsDialog(QDialog):
         self._probe("test", check_connection)
 
     def _probe(self, which: str, probe: Callable[..., Coroutine[Any, Any, ProbeResult]]) -> None:
+        self._url_changed()  # the key field holds the key for the URL being probed
         s = self.edited()
         key = self.provider.api_key.text().strip() or None
         args = (s.provider.kind, s.provider.base_url, key, s.provider.api_version or None)
