@@ -124,3 +124,17 @@ def test_quitting_under_a_lock_reports_what_was_lost(
     events.wait_for(1)
     assert writer.close(timeout_s=5.0) == 1  # the retry wait is cut short by close()
     assert "1 history message(s) could not be saved" in caplog.text
+
+
+def test_a_row_for_a_conversation_deleted_meanwhile_does_not_block_the_queue(path: Path) -> None:
+    store = HistoryStore(path)
+    gone = store.create_conversation()
+    store.delete(gone)  # deleted in the sidebar while its rows were still queued
+    store.close()
+    events = Events()
+    writer = HistoryWriter(path, notify=events.notify)
+    writer.add_message(ConversationRef(gone), UserMessage("orphan"), None)
+    writer.add_message(ConversationRef(), UserMessage("next"), None)
+    assert writer.close() == 0
+    assert events.said == []
+    assert rows(path) == ["next"]

@@ -160,7 +160,10 @@ class HistoryWriter:
                 row = self._queue[0]
             if row.conversation.id is None:
                 row.conversation.id = store.create_conversation()
-            store.add_message(row.conversation.id, row.message, row.meta)
+            try:
+                store.add_message(row.conversation.id, row.message, row.meta)
+            except sqlite3.IntegrityError as exc:  # its conversation was deleted meanwhile
+                log.info("history row for a deleted conversation dropped (%s)", exc)
             with self._wake:
                 self._queue.popleft()  # only once it is in the database
             count += 1
