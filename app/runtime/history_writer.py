@@ -169,10 +169,11 @@ class HistoryWriter:
             count += 1
 
     def _failed(self, exc: BaseException) -> None:
-        if isinstance(exc, sqlite3.Error | OSError):
-            log.warning("history write failed (%s); keeping %d row(s)", exc, self.pending)
-        else:
+        if not isinstance(exc, sqlite3.Error | OSError):
             log.exception("history write failed; keeping %d row(s)", self.pending)
+        else:  # once per episode in the log too; each retry at debug level
+            level = logging.DEBUG if self._failing else logging.WARNING
+            log.log(level, "history write failed (%s); keeping %d row(s)", exc, self.pending)
         if not self._failing:
             self._failing = True
             self._notify(problem_sentence(exc, self.path), False)
