@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import json
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -47,15 +47,6 @@ from tests.support.sse_server import ScriptedServer, Stall, openai_stream, sse_r
 pytest_plugins = ["tests.support.live_app"]
 
 JFK_WORDS = "ask not what your country can do for you"
-
-
-@pytest.fixture(scope="module")
-def shared_whisper() -> Iterator[SharedWhisper]:
-    """The app closes its transcriber on quit; this one outlives the restarts of a module."""
-    model = SharedWhisper()
-    model.start_loading()
-    yield model
-    model.dispose()
 
 
 @pytest.fixture(scope="module")

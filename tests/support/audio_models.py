@@ -2,8 +2,9 @@
 
 A pytest plugin (registered in ``tests/conftest.py``): ``whisper`` is a
 ``WhisperTranscriber`` loading in the background (closed after the module),
-``vad`` a ``SileroVad``. A test module that needs another set-up (the app's
-``SharedWhisper``) names its fixture differently.
+``vad`` a ``SileroVad``, ``shared_whisper`` a ``SharedWhisper`` for tests that
+start and quit the whole app several times (the app closes its transcriber on
+quit; this one stays loaded until the module ends).
 """
 
 from __future__ import annotations
@@ -28,3 +29,21 @@ def whisper() -> Iterator[WhisperTranscriber]:
 @pytest.fixture(scope="module")
 def vad() -> SileroVad:
     return SileroVad()
+
+
+class SharedWhisper(WhisperTranscriber):
+    """The real model, kept loaded across the app restarts of one test module."""
+
+    def close(self) -> None:  # the app closes its transcriber on quit; the fixture does
+        pass
+
+    def dispose(self) -> None:
+        super().close()
+
+
+@pytest.fixture(scope="module")
+def shared_whisper() -> Iterator[SharedWhisper]:
+    model = SharedWhisper()
+    model.start_loading()
+    yield model
+    model.dispose()

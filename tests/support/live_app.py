@@ -18,8 +18,9 @@ that replays audio through the real ``MicrophoneSource`` callback path.
   without sleeping, for a condition re-checked whenever the window could have
   changed (controller events, conversation redraws, state changes);
   ``quit()`` triggers Harken → Quit and returns ``_main``'s exit code.
-- ``SharedWhisper``: a real ``WhisperTranscriber`` whose ``close()`` (called by
-  the app on quit) leaves the model loaded for the module's next test.
+- ``SharedWhisper`` (from ``audio_models``; the ``shared_whisper`` fixture): a real
+  ``WhisperTranscriber`` whose ``close()`` (called by the app on quit) leaves the
+  model loaded for the module's next test.
 
 (PYTEST_DONT_REWRITE: test modules import this before registering it as a plugin.)
 """
@@ -137,16 +138,6 @@ class CueMicrophone(FakeSoundDevice):
         audio[start:] = clip
         self.audio = audio
         return len(audio)
-
-
-class SharedWhisper(WhisperTranscriber):
-    """The real model, kept loaded across the app restarts of one test module."""
-
-    def close(self) -> None:  # the app closes its transcriber on quit; the fixture does
-        pass
-
-    def dispose(self) -> None:
-        super().close()
 
 
 @dataclass
