@@ -6,6 +6,7 @@ import os
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -57,3 +58,11 @@ def jfk_flac() -> Path:
     if not path.exists():
         pytest.skip(f"{path} is missing (it ships in ../shared/data)")
     return path
+
+
+@pytest.fixture(scope="session")
+def jfk_audio(jfk_flac: Path) -> np.ndarray:
+    """jfk.flac as 16 kHz mono float32 (11 s: "And so my fellow Americans …")."""
+    from faster_whisper import decode_audio
+
+    return np.ascontiguousarray(decode_audio(str(jfk_flac), sampling_rate=16000), np.float32)

@@ -35,6 +35,7 @@ from tests.support.small_fs import fill, tmpfs
 from tests.support.sse_server import ScriptedServer, openai_stream, sse_reply
 
 pytest_plugins = ["tests.support.live_app"]
+pytestmark = pytest.mark.usefixtures("desktop_env")
 
 NOT_SAVED = "History is not being saved"
 LOCKER = """
@@ -46,16 +47,6 @@ sys.stdin.readline()
 db.execute("COMMIT")
 print("released", flush=True)
 """
-
-
-@pytest.fixture(autouse=True)
-def desktop_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.delenv("DISPLAY", raising=False)
-    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
-    monkeypatch.delenv("HARKEN_DEBUG_DUMP", raising=False)
-    sockets = tmp_path / "sockets"
-    sockets.mkdir()
-    monkeypatch.setenv("TMPDIR", str(sockets))
 
 
 def use_server(server: ScriptedServer) -> None:

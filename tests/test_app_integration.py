@@ -21,7 +21,6 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 import pytest
-from faster_whisper import decode_audio
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QTextCursor
 from pytestqt.qtbot import QtBot
@@ -45,25 +44,9 @@ from tests.support.live_app import (
 from tests.support.sse_server import ScriptedServer, Stall, openai_stream, sse_reply
 
 pytest_plugins = ["tests.support.live_app"]
+pytestmark = pytest.mark.usefixtures("desktop_env")
 
 JFK_WORDS = "ask not what your country can do for you"
-
-
-@pytest.fixture(scope="module")
-def jfk_audio(jfk_flac: Path) -> npt.NDArray[np.float32]:
-    return np.ascontiguousarray(decode_audio(str(jfk_flac), sampling_rate=16000), np.float32)
-
-
-@pytest.fixture(autouse=True)
-def desktop_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """No X display (so no global hotkey thread) and a private socket directory for the
-    single-instance server, so a Harken running elsewhere on this machine is left alone."""
-    monkeypatch.delenv("DISPLAY", raising=False)
-    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
-    monkeypatch.delenv("HARKEN_DEBUG_DUMP", raising=False)
-    sockets = tmp_path / "sockets"
-    sockets.mkdir()
-    monkeypatch.setenv("TMPDIR", str(sockets))
 
 
 def write_settings(server: ScriptedServer) -> None:

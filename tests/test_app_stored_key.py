@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import socket
 import tomllib
-from pathlib import Path
 
 import keyring
 import pytest
@@ -31,14 +30,8 @@ OPENAI = "https://api.openai.com/v1"
 
 
 @pytest.fixture(autouse=True)
-def desktop_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """No display (no hotkey thread), a private socket dir, and no way out to the internet."""
-    monkeypatch.delenv("DISPLAY", raising=False)
-    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
-    monkeypatch.delenv("HARKEN_DEBUG_DUMP", raising=False)
-    sockets = tmp_path / "sockets"
-    sockets.mkdir()
-    monkeypatch.setenv("TMPDIR", str(sockets))
+def no_internet(desktop_env: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The desktop set-up, and no way out to the internet."""
     with socket.socket() as s:  # a port nothing listens on: connections are refused
         s.bind(("127.0.0.1", 0))
         refused = s.getsockname()[1]

@@ -35,20 +35,13 @@ REPLY = [
 ]
 
 
-@pytest.fixture(scope="module")
-def voice() -> PiperTts:
-    tts = PiperTts()
-    tts.load()
-    return tts
-
-
 @pytest.fixture
-def speaker(voice: PiperTts) -> Iterator[tuple[SpeechOutput, FakeSoundDevice, list[Any]]]:
+def speaker(piper: PiperTts) -> Iterator[tuple[SpeechOutput, FakeSoundDevice, list[Any]]]:
     card = FakeSoundDevice(speed=3.0)  # 3x real time keeps the tests short
     forward: list[Any] = []
     output = SpeechOutput(
-        voice,
-        SpeechPlayer(voice.sample_rate_hz, sounddevice_module=card),
+        piper,
+        SpeechPlayer(piper.sample_rate_hz, sounddevice_module=card),
         on_event=lambda name, turn_id, detail: forward[0](name, turn_id, detail),
     )
     yield output, card, forward

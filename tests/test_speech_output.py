@@ -26,13 +26,6 @@ REPLY = (
 )
 
 
-@pytest.fixture(scope="module")
-def piper() -> PiperTts:
-    voice = PiperTts()
-    voice.load()
-    return voice
-
-
 @dataclass
 class Events:
     """Records on_event calls and checks they arrive on the loop's thread."""

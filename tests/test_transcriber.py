@@ -48,19 +48,14 @@ def transcriber() -> Iterator[WhisperTranscriber]:
     whisper.close()
 
 
-@pytest.fixture(scope="module")
-def jfk(jfk_flac: Path) -> np.ndarray:
-    return decode_audio(str(jfk_flac), sampling_rate=RATE)
-
-
 def test_it_is_a_transcriber(transcriber: WhisperTranscriber) -> None:
     assert isinstance(transcriber, Transcriber)
     assert transcriber.loaded
     assert transcriber.load_warning is None
 
 
-async def test_jfk(transcriber: WhisperTranscriber, jfk: np.ndarray) -> None:
-    result = await transcriber.transcribe(jfk)
+async def test_jfk(transcriber: WhisperTranscriber, jfk_audio: np.ndarray) -> None:
+    result = await transcriber.transcribe(jfk_audio)
     assert "ask not what your country can do for you" in " ".join(words(result.text))
     assert result.audio_duration_s == pytest.approx(11.0, abs=0.1)
     assert 0 < result.elapsed_s < 10
@@ -103,7 +98,7 @@ async def test_white_noise_is_empty(
 
 
 async def test_the_loop_stays_responsive_while_decoding(
-    transcriber: WhisperTranscriber, jfk: np.ndarray
+    transcriber: WhisperTranscriber, jfk_audio: np.ndarray
 ) -> None:
     ticks: list[float] = []
     running = True
@@ -117,7 +112,7 @@ async def test_the_loop_stays_responsive_while_decoding(
     await asyncio.sleep(0)
     # jfk once: twice over, its text compresses so well that Whisper's compression-ratio
     # check rejects the greedy pass and falls back to sampling (random words, a flaky test).
-    result = await transcriber.transcribe(jfk)
+    result = await transcriber.transcribe(jfk_audio)
     running = False
     await task
     assert "fellow americans" in result.text.lower()
@@ -169,9 +164,11 @@ def watching_the_decode() -> Iterator[_Decoding]:
 
 
 async def test_cancel_is_checked_between_segments(
-    transcriber: WhisperTranscriber, jfk: np.ndarray
+    transcriber: WhisperTranscriber, jfk_audio: np.ndarray
 ) -> None:
-    long_audio = np.concatenate([jfk, jfk, jfk])  # 33 s: two 30-s windows, two segments
+    long_audio = np.concatenate(
+        [jfk_audio, jfk_audio, jfk_audio]
+    )  # 33 s: two 30-s windows, two segments
     token = CancelToken()
     handler = _CancelOnSegment(token)
     logger = logging.getLogger("audio.transcriber")
@@ -183,7 +180,7 @@ async def test_cancel_is_checked_between_segments(
             await transcriber.transcribe(long_audio, token)
         # One worker, first in first out: had the cancelled job gone on to its second
         # segment, that would be logged before the next job's first one.
-        after = await transcriber.transcribe(jfk)
+        after = await transcriber.transcribe(jfk_audio)
     finally:
         logger.removeHandler(handler)
         logger.setLevel(level)
@@ -192,12 +189,12 @@ async def test_cancel_is_checked_between_segments(
 
 
 async def test_cancel_returns_at_once_and_frees_the_worker(
-    transcriber: WhisperTranscriber, jfk: np.ndarray
+    transcriber: WhisperTranscriber, jfk_audio: np.ndarray
 ) -> None:
     token = CancelToken()
     with watching_the_decode() as decode:
         # 33 s: two 30-s windows; cancel while the worker decodes the second one.
-        job = asyncio.create_task(transcriber.transcribe(np.concatenate([jfk] * 3), token))
+        job = asyncio.create_task(transcriber.transcribe(np.concatenate([jfk_audio] * 3), token))
         assert await asyncio.to_thread(decode.started.wait, 60)
     assert not job.done()
     token.cancel("user spoke")
@@ -205,30 +202,30 @@ async def test_cancel_returns_at_once_and_frees_the_worker(
     with pytest.raises(Cancelled):
         await job
     assert time.perf_counter() - cancelled_at < 0.1  # not after the decode finishes
-    result = await asyncio.wait_for(transcriber.transcribe(jfk), timeout=30)
+    result = await asyncio.wait_for(transcriber.transcribe(jfk_audio), timeout=30)
     assert "country" in result.text.lower()
 
 
 async def test_already_cancelled_token_never_reaches_the_model(
-    transcriber: WhisperTranscriber, jfk: np.ndarray
+    transcriber: WhisperTranscriber, jfk_audio: np.ndarray
 ) -> None:
     token = CancelToken()
     token.cancel("stale")
     with pytest.raises(Cancelled):
-        await transcriber.transcribe(jfk, token)
+        await transcriber.transcribe(jfk_audio, token)
 
 
 async def test_cancelling_the_task_stops_the_decode(
-    transcriber: WhisperTranscriber, jfk: np.ndarray
+    transcriber: WhisperTranscriber, jfk_audio: np.ndarray
 ) -> None:
     with watching_the_decode() as decode:
-        job = asyncio.create_task(transcriber.transcribe(np.concatenate([jfk] * 3)))
+        job = asyncio.create_task(transcriber.transcribe(np.concatenate([jfk_audio] * 3)))
         assert await asyncio.to_thread(decode.started.wait, 60)
     assert not job.done()
     job.cancel()
     with pytest.raises(asyncio.CancelledError):
         await job
-    result = await asyncio.wait_for(transcriber.transcribe(jfk), timeout=30)
+    result = await asyncio.wait_for(transcriber.transcribe(jfk_audio), timeout=30)
     assert isinstance(result, Transcription) and result.text
 
 

@@ -22,13 +22,6 @@ def rms(audio: np.ndarray) -> float:
     return float(np.sqrt(np.mean(audio.astype(np.float64) ** 2)))
 
 
-@pytest.fixture(scope="module")
-def piper() -> PiperTts:
-    voice = PiperTts()
-    voice.load()
-    return voice
-
-
 @pytest.fixture
 def broken_piper(tmp_path: Path) -> PiperTts:
     model = tmp_path / "voice.onnx"

@@ -1,10 +1,11 @@
-"""The real speech models, loaded once per test module: Whisper tiny.en and Silero VAD.
+"""The real speech models, loaded once per test module: Whisper tiny.en, Silero VAD, Piper.
 
 A pytest plugin (registered in ``tests/conftest.py``): ``whisper`` is a
 ``WhisperTranscriber`` loading in the background (closed after the module),
-``vad`` a ``SileroVad``, ``shared_whisper`` a ``SharedWhisper`` for tests that
-start and quit the whole app several times (the app closes its transcriber on
-quit; this one stays loaded until the module ends).
+``vad`` a ``SileroVad``, ``piper`` the bundled Piper voice (loaded), and
+``shared_whisper`` a ``SharedWhisper`` for tests that start and quit the whole
+app several times (the app closes its transcriber on quit; this one stays
+loaded until the module ends).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from collections.abc import Iterator
 import pytest
 
 from audio.transcriber import WhisperTranscriber
+from audio.tts import PiperTts
 from audio.vad import SileroVad
 
 
@@ -29,6 +31,13 @@ def whisper() -> Iterator[WhisperTranscriber]:
 @pytest.fixture(scope="module")
 def vad() -> SileroVad:
     return SileroVad()
+
+
+@pytest.fixture(scope="module")
+def piper() -> PiperTts:
+    voice = PiperTts()
+    voice.load()
+    return voice
 
 
 class SharedWhisper(WhisperTranscriber):
