@@ -23,11 +23,11 @@ from app.desktop.controls.state_indicator import DisplayState
 from app.desktop.conversation.history_sidebar import ID_ROLE
 from app.runtime.history_store import HistoryStore
 from providers.events import AssistantMessage, UserMessage
+from tests.support.audio_models import SharedWhisper
 from tests.support.live_app import (
     CueMicrophone,
     LiveApp,
     QtAsync,
-    SharedWhisper,
     start_app,
     type_text,
 )

@@ -30,11 +30,11 @@ from app.config.settings import Settings, save_settings, settings_path
 from app.desktop.controls.state_indicator import DisplayState
 from app.runtime.history_store import HistoryStore, auto_title
 from providers.events import AssistantMessage, UserMessage
+from tests.support.audio_models import SharedWhisper
 from tests.support.live_app import (
     CueMicrophone,
     LiveApp,
     QtAsync,
-    SharedWhisper,
     key_click,
     key_press,
     key_release,
