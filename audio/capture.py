@@ -3,19 +3,20 @@
 Everything downstream (level meter, Silero VAD, segmenter, Whisper) expects
 float32 mono numpy blocks of ``BLOCK_SAMPLES`` samples at ``SAMPLE_RATE_HZ``.
 ``AudioSource`` is the contract the microphone and file sources share;
-``BlockChunker`` cuts arbitrary-length chunks into blocks, ``Resampler``
-converts a device's native rate to 16 kHz, in a streaming way.
+``BlockChunker`` cuts arbitrary-length chunks into blocks; ``Resampler``
+converts a device's native rate to 16 kHz as blocks arrive and ``resample``
+converts a whole clip (both libsoxr).
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import AsyncIterator
 from types import TracebackType
 from typing import Protocol, Self
 
 import numpy as np
 import numpy.typing as npt
+import soxr
 
 SAMPLE_RATE_HZ = 16000
 BLOCK_SAMPLES = 512  # 32 ms: the frame Silero VAD takes at 16 kHz
@@ -89,68 +90,52 @@ class BlockChunker:
 
 
 class Resampler:
-    """Streaming windowed-sinc rate converter (e.g. a 48 kHz device to 16 kHz).
+    """Streaming rate converter for audio that arrives in blocks (a 48 kHz device to 16 kHz).
 
-    Each output sample is a Kaiser-windowed sinc over the neighbouring input
-    samples, with the filter coefficients for every fractional phase of the
-    (rational) rate ratio precomputed, so a 32 ms block costs one gather and
-    one dot product per output sample. The low-pass sits at 7 kHz for 16 kHz
-    output (0.45 of the lower rate in general), so content above the output's
-    Nyquist frequency is removed instead of folding back as aliases. Output is
-    time-aligned with the input (no group delay); it lags by the filter's
-    half-width (``half_width`` input samples, ~1.25 ms) in availability.
+    A thin wrapper over ``soxr.ResampleStream`` (libsoxr, "HQ" quality: the
+    low-pass removes what would fold back above the output's Nyquist
+    frequency). The output is time-aligned with the input; it becomes
+    available ~10-20 ms after the input that produced it (the filter's
+    look-ahead), and ``flush()`` returns that tail at the end of a stream.
+    Fed in blocks, the result equals ``resample()`` of the whole signal.
     """
 
     def __init__(self, src_rate_hz: int, dst_rate_hz: int = SAMPLE_RATE_HZ) -> None:
         if src_rate_hz <= 0 or dst_rate_hz <= 0:
             raise ValueError("sample rates must be positive")
-        g = math.gcd(src_rate_hz, dst_rate_hz)
-        self._up = dst_rate_hz // g
-        self._down = src_rate_hz // g
         self.src_rate_hz = src_rate_hz
         self.dst_rate_hz = dst_rate_hz
-        half = max(8, math.ceil(1.25e-3 * src_rate_hz))
-        self.half_width = half
-        cutoff_hz = 0.4375 * min(src_rate_hz, dst_rate_hz)  # 7 kHz for 16 kHz output
-        fc = cutoff_hz / src_rate_hz  # normalised to input samples
-        beta = 8.0  # ~80 dB stop band
-        offsets = np.arange(-half + 1, half + 1)  # input samples around the output position
-        phases = np.arange(self._up) / self._up
-        t = offsets[None, :] - phases[:, None]  # distance of each tap from the output position
-        window = np.i0(beta * np.sqrt(np.clip(1.0 - (t / half) ** 2, 0.0, 1.0))) / np.i0(beta)
-        taps = 2 * fc * np.sinc(2 * fc * t) * window
-        taps /= taps.sum(axis=1, keepdims=True)  # unity gain at DC for every phase
-        self._taps = taps.astype(np.float32)
-        self._offsets = offsets
         self.reset()
 
     def reset(self) -> None:
-        # The buffer starts with ``half`` zeros standing in for the samples before time 0.
-        self._buf = np.zeros(self.half_width, dtype=np.float32)
-        self._buf_start = -self.half_width  # absolute input index of _buf[0]
-        self._next_out = 0  # absolute index of the next output sample
+        self._stream = (
+            None
+            if self.src_rate_hz == self.dst_rate_hz
+            else soxr.ResampleStream(self.src_rate_hz, self.dst_rate_hz, 1, dtype="float32")
+        )
 
     def process(self, chunk: npt.NDArray[np.floating]) -> Block:
         """Feed input samples; return the output samples that are now complete."""
-        data = np.asarray(chunk, dtype=np.float32).reshape(-1)
-        if self._up == self._down:
+        data = np.ascontiguousarray(chunk, dtype=np.float32).reshape(-1)
+        if self._stream is None:
             return data.copy()
-        self._buf = np.concatenate([self._buf, data])
-        end = self._buf_start + len(self._buf)  # exclusive absolute input index
-        last_centre = end - 1 - self.half_width  # largest usable centre index
-        n_end = -(-(last_centre + 1) * self._up // self._down) if last_centre >= 0 else 0
-        if n_end <= self._next_out:
-            return np.zeros(0, dtype=np.float32)
-        n = np.arange(self._next_out, n_end, dtype=np.int64)
-        pos = n * self._down
-        centre = pos // self._up
-        phase = pos % self._up
-        idx = (centre - self._buf_start)[:, None] + self._offsets[None, :]
-        out: Block = np.einsum("ij,ij->i", self._buf[idx], self._taps[phase]).astype(np.float32)
-        self._next_out = n_end
-        keep_from = (n_end * self._down) // self._up - self.half_width + 1
-        drop = keep_from - self._buf_start
-        if drop > 0:
-            self._buf = self._buf[drop:]
-            self._buf_start = keep_from
+        out: Block = self._stream.resample_chunk(data)
         return out
+
+    def flush(self) -> Block:
+        """The end of the stream: the output still held back by the filter."""
+        if self._stream is None:
+            return np.zeros(0, dtype=np.float32)
+        out: Block = self._stream.resample_chunk(np.zeros(0, dtype=np.float32), last=True)
+        self.reset()
+        return out
+
+
+def resample(audio: npt.NDArray[np.floating], from_hz: int, to_hz: int) -> Block:
+    """A whole clip at another rate (``soxr.resample``), e.g. a voice's 22.05 kHz to the
+    player's rate or to Whisper's 16 kHz; ``round(len * to_hz / from_hz)`` samples."""
+    data = np.ascontiguousarray(audio, dtype=np.float32).reshape(-1)
+    if from_hz == to_hz or data.size == 0:
+        return data
+    out: Block = soxr.resample(data, from_hz, to_hz)
+    return out

@@ -12,8 +12,9 @@ command is often the start of a longer one.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
+
+from .text_norm import words as text_words
 
 # Words a sentence cannot end on: conjunctions, articles, fillers (even before a "?").
 BINDING_WORDS = frozenset(
@@ -33,8 +34,6 @@ CONTINUATION_WORDS = BINDING_WORDS | frozenset(
 )
 CONTINUATION_PHRASES = ("and then", "and also", "as well as", "such as", "so that", "in order to")
 FINISHED_MIN_WORDS = 3  # fewer words than this never count as a finished sentence
-
-_WORD = re.compile(r"[\w']+")
 
 
 @dataclass(frozen=True)
@@ -58,7 +57,7 @@ def ending(text: str) -> str:
     stripped = text.strip()
     if not stripped:
         return "unknown"
-    words = [w.lower() for w in _WORD.findall(stripped)]
+    words = text_words(stripped)
     if not words:
         return "unknown"
     if stripped.endswith((",", ";", ":", "-", "—", "…", "...")):

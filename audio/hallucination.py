@@ -18,6 +18,8 @@ import numpy as np
 import numpy.typing as npt
 from rapidfuzz import fuzz, process
 
+from .text_norm import normalise
+
 SAMPLE_RATE_HZ = 16_000
 
 # The loudest 30 ms frame of an utterance must exceed this to be worth a model
@@ -32,8 +34,8 @@ LOW_AVG_LOGPROB = -1.0
 # A segment the model is this sure is not speech is dropped whatever its logprob.
 CERTAIN_NO_SPEECH_PROB = 0.9
 
-# The stock phrases of subtitle-trained models, normalised (lower case, no
-# punctuation). Dropped only when the audio has no clear speech, so a person
+# The stock phrases of subtitle-trained models, normalised (``text_norm``: lower
+# case, words only). Dropped only when the audio has no clear speech, so a person
 # who really says "Thank you." is still heard.
 PHANTOM_PHRASES: tuple[str, ...] = (
     "thank you",
@@ -49,11 +51,11 @@ PHANTOM_PHRASES: tuple[str, ...] = (
     "please subscribe",
     "please like and subscribe",
     "like and subscribe",
-    "dont forget to like and subscribe",
+    "don't forget to like and subscribe",
     "see you next time",
     "see you in the next video",
-    "ill see you in the next video",
-    "ill see you next time",
+    "i'll see you in the next video",
+    "i'll see you next time",
     "bye",
     "bye bye",
     "goodbye",
@@ -65,7 +67,7 @@ PHANTOM_PHRASES: tuple[str, ...] = (
     "uh",
     "um",
     "the end",
-    "subtitles by the amaraorg community",
+    "subtitles by the amara org community",
     "transcription by castingwords",
     "music",
     "applause",
@@ -80,7 +82,7 @@ _PHANTOM_PREFIXES: tuple[str, ...] = (
     "captioned by",
     "transcribed by",
     "translated by",
-    "amaraorg",
+    "amara org",
 )
 _PHANTOM_SCORE = 88.0
 
@@ -88,7 +90,6 @@ _PHANTOM_SCORE = 88.0
 _BRACKET_TAG = re.compile(r"\[[^\]]*\]|\((?:\s*[\w'-]+){1,3}\s*\)|\*(?:\s*[\w'-]+){1,3}\s*\*")
 _MUSIC_NOTES = re.compile(r"[♪♫♬♩]+")
 _WORD = re.compile(r"\w")
-_NON_WORD = re.compile(r"[^\w\s]")
 _SENTENCE_SPLIT = re.compile(r"(?<=[.!?])\s+")
 
 # A run of the same n-gram at least this many times is a decoding loop.
@@ -152,11 +153,6 @@ def strip_non_speech_tags(text: str) -> str:
     text = _BRACKET_TAG.sub(" ", text)
     text = _MUSIC_NOTES.sub(" ", text)
     return _tidy(text)
-
-
-def normalise(text: str) -> str:
-    """Lower case, punctuation removed, single spaces: the form phrases are compared in."""
-    return " ".join(_NON_WORD.sub("", text.lower()).split())
 
 
 def collapse_repetition(text: str) -> str:

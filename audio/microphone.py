@@ -7,7 +7,10 @@ them from an ``asyncio.Queue`` and watches for the ways a microphone fails:
 it cannot be opened (missing, busy), it disappears mid-utterance (the stream
 finishes on its own or stops delivering), or it delivers only exact zeros (a
 muted input). Each failure is a ``CaptureError`` with a sentence to show; a
-new ``async with`` opens the device again.
+new ``async with`` opens the device again. Overruns (PortAudio dropped input
+because the callback came too late: a busy machine) do not stop capture; they
+are logged, at most once per ``OVERRUN_LOG_INTERVAL_S`` of audio, with how
+many there were.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ log = logging.getLogger(__name__)
 
 PA_INVALID_DEVICE = -9996
 PA_DEVICE_UNAVAILABLE = -9985
+OVERRUN_LOG_INTERVAL_S = 30.0  # of captured audio between two overrun warnings
 
 SILENT_INPUT = (
     "The microphone is sending only silence — is it muted? "
@@ -45,6 +49,7 @@ class _Signal:
 
 _CLOSED = _Signal("closed")  # close() was called
 _FINISHED = _Signal("finished")  # PortAudio says the stream ended
+_OVERRUN = _Signal("overrun")  # PortAudio dropped input before the blocks that follow
 
 _Item = Block | _Signal
 
@@ -65,13 +70,11 @@ class _CallbackPipe:
         self._resampler = Resampler(rate_hz) if rate_hz != SAMPLE_RATE_HZ else None
         self._chunker = BlockChunker(block_samples)
         self.active = True
-        self.overflows = 0
 
     def callback(self, indata: Any, frames: int, time_info: Any, status: Any) -> None:
         if not self.active:
             return
-        if status and getattr(status, "input_overflow", False):
-            self.overflows += 1
+        overrun = bool(status) and getattr(status, "input_overflow", False)
         if indata.shape[1] == 1:
             mono = np.array(indata[:, 0], dtype=np.float32)  # PortAudio reuses indata
         else:
@@ -79,6 +82,8 @@ class _CallbackPipe:
         if self._resampler is not None:
             mono = self._resampler.process(mono)
         blocks: list[_Item] = list(self._chunker.push(mono))
+        if overrun:
+            blocks.insert(0, _OVERRUN)
         if blocks:
             self._post(blocks)
 
@@ -128,15 +133,13 @@ class MicrophoneSource:
         self._closing = False
         self._samples = 0
         self._zero_samples = 0
+        self._overruns = 0  # since the last open
+        self._overruns_logged = 0  # of those, how many are in the log
+        self._overrun_logged_at_s: float | None = None
 
     @property
     def stream_time_s(self) -> float:
         return self._samples / SAMPLE_RATE_HZ
-
-    @property
-    def overflow_count(self) -> int:
-        """How many times PortAudio reported dropped input since the last open."""
-        return self._pipe.overflows if self._pipe else 0
 
     async def __aenter__(self) -> Self:
         if self._stream is not None:
@@ -176,6 +179,9 @@ class MicrophoneSource:
         self._closing = False
         self._samples = 0
         self._zero_samples = 0
+        self._overruns = 0
+        self._overruns_logged = 0
+        self._overrun_logged_at_s = None
         return self
 
     async def __aexit__(
@@ -188,6 +194,7 @@ class MicrophoneSource:
         stream, self._stream = self._stream, None
         if self._pipe is not None:
             self._pipe.active = False
+        self._log_overruns(final=True)
         if stream is not None:
             # Stopping PortAudio can take tens of ms: keep it off the event loop.
             await asyncio.to_thread(_shutdown, stream)
@@ -217,10 +224,39 @@ class MicrophoneSource:
                 if self._closing:
                     return
                 raise self._lost("stopped")
+            if item is _OVERRUN:
+                self._overruns += 1
+                continue
             assert isinstance(item, np.ndarray)
             self._samples += len(item)
             self._check_silence(item)
+            self._log_overruns()
             yield item
+
+    def _log_overruns(self, *, final: bool = False) -> None:
+        """Warn about input PortAudio dropped: the first overrun at once, then the count
+        of new ones at most every ``OVERRUN_LOG_INTERVAL_S`` of audio, and on close."""
+        total = self._overruns
+        new = total - self._overruns_logged
+        if new <= 0:
+            return
+        at_s = self.stream_time_s
+        last = self._overrun_logged_at_s
+        if not final and last is not None and at_s - last < OVERRUN_LOG_INTERVAL_S:
+            return
+        name = self.device_info.name if self.device_info else "microphone"
+        since = "since it opened" if last is None else f"since {last:.1f} s"
+        log.warning(
+            "microphone %r dropped input %d time(s) %s (at %.1f s of audio; %d in all): "
+            "the machine may be too busy to keep up",
+            name,
+            new,
+            since,
+            at_s,
+            total,
+        )
+        self._overruns_logged = total
+        self._overrun_logged_at_s = at_s
 
     def _check_silence(self, block: Block) -> None:
         if block.any():

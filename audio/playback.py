@@ -96,7 +96,6 @@ class SpeechPlayer:
         self._closed = False
         self._handle: _StreamHandle | None = None
         self._idle_since: float | None = time.monotonic()
-        self._played: list[str] = []
         self._waiters: list[tuple[asyncio.AbstractEventLoop, asyncio.Future[None]]] = []
         self._listeners: list[Callable[[PlayerEvent], None]] = []
 
@@ -105,18 +104,6 @@ class SpeechPlayer:
     def add_listener(self, listener: Callable[[PlayerEvent], None]) -> None:
         """Call ``listener`` for chunk starts, idleness and device failures (audio thread)."""
         self._listeners.append(listener)
-
-    @property
-    def played_text(self) -> str:
-        """Texts of the chunks whose first sample reached the device since the last
-        ``reset_played()``, joined by spaces; empty texts are skipped. A chunk counts
-        as played once it started, even if ``stop()`` cut it short."""
-        with self._lock:
-            return " ".join(self._played)
-
-    def reset_played(self) -> None:
-        with self._lock:
-            self._played.clear()
 
     @property
     def idle(self) -> bool:
@@ -265,8 +252,6 @@ class SpeechPlayer:
                         if not self._queue:
                             break
                         chunk = self._current = self._queue.popleft()
-                        if chunk.text:
-                            self._played.append(chunk.text)
                         events.append(ChunkStarted(chunk.text, chunk.tag))
                     count = min(frames - filled, chunk.audio.size - chunk.position)
                     start = chunk.position

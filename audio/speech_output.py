@@ -29,10 +29,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .capture import resample
 from .errors import SpeechOutputError
 from .playback import ChunkStarted, PlaybackFailed, PlaybackIdle, PlayerEvent, SpeechPlayer
 from .sentence_chunker import Sentence, SentenceChunker
-from .tts import EspeakTts, Tts, load_with_fallback, resample
+from .tts import EspeakTts, Tts, load_with_fallback
 
 log = logging.getLogger(__name__)
 

@@ -23,6 +23,7 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 import numpy.typing as npt
 
+from .capture import resample
 from .errors import AudioErrorKind, SpeechOutputError
 
 log = logging.getLogger(__name__)
@@ -206,15 +207,6 @@ def load_with_fallback(
                 f"No voice is available for speech output. {first.message} {second.message}",
             ) from second
         return second_voice, f"{first.message} Using the {second_voice.description} instead."
-
-
-def resample(audio: npt.NDArray[np.float32], from_hz: int, to_hz: int) -> npt.NDArray[np.float32]:
-    """Linear-interpolation resampling: enough for speech between common rates."""
-    if from_hz == to_hz or audio.size == 0:
-        return audio
-    count = max(1, round(audio.size * to_hz / from_hz))
-    positions = np.linspace(0.0, audio.size - 1, count)
-    return np.interp(positions, np.arange(audio.size), audio).astype(np.float32)
 
 
 def _brief(exc: BaseException) -> str:

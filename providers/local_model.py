@@ -18,7 +18,6 @@ import ctypes
 import importlib
 import importlib.util
 import logging
-import os
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -280,8 +279,3 @@ def _progress_reported(llama_cpp: Any, on_progress: ProgressCallback) -> Iterato
             yield
         finally:
             low_level.llama_model_default_params = defaults
-
-
-def default_threads() -> int:
-    """What llama-cpp-python uses for ``threads`` 0: half the cores, at least one."""
-    return max((os.cpu_count() or 2) // 2, 1)

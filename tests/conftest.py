@@ -6,14 +6,24 @@ import os
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ["PYTHON_KEYRING_BACKEND"] = "tests.support.memory_keyring.MemoryKeyring"
 
-# Shared fixtures: espeak speech (``speech``), the scripted LLM server (``server``).
-pytest_plugins = ["tests.support.speech", "tests.support.controller_harness"]
+# Shared fixtures: espeak speech (``speech``), the scripted LLM server and an HTTP client
+# (``server``, ``client``), Whisper and Silero (``whisper``, ``vad``), controllers
+# (``controllers``, ``quiet``), a model-list API (``models_api``). Listed before anything
+# imports them, so that pytest can rewrite their asserts.
+pytest_plugins = [
+    "tests.support.speech",
+    "tests.support.sse_server",
+    "tests.support.models_server",
+    "tests.support.audio_models",
+    "tests.support.controller_harness",
+]
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED_DATA = ROOT.parent / "shared" / "data"
@@ -48,3 +58,11 @@ def jfk_flac() -> Path:
     if not path.exists():
         pytest.skip(f"{path} is missing (it ships in ../shared/data)")
     return path
+
+
+@pytest.fixture(scope="session")
+def jfk_audio(jfk_flac: Path) -> np.ndarray:
+    """jfk.flac as 16 kHz mono float32 (11 s: "And so my fellow Americans …")."""
+    from faster_whisper import decode_audio
+
+    return np.ascontiguousarray(decode_audio(str(jfk_flac), sampling_rate=16000), np.float32)

@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -21,13 +20,14 @@ from pytestqt.qtbot import QtBot
 from app.agent import events as ev
 from app.config.settings import Settings, save_settings
 from app.desktop.controls.state_indicator import DisplayState
+from app.desktop.conversation.history_sidebar import ID_ROLE
 from app.runtime.history_store import HistoryStore
 from providers.events import AssistantMessage, UserMessage
+from tests.support.audio_models import SharedWhisper
 from tests.support.live_app import (
     CueMicrophone,
     LiveApp,
     QtAsync,
-    SharedWhisper,
     start_app,
     type_text,
 )
@@ -35,6 +35,7 @@ from tests.support.small_fs import fill, tmpfs
 from tests.support.sse_server import ScriptedServer, openai_stream, sse_reply
 
 pytest_plugins = ["tests.support.live_app"]
+pytestmark = pytest.mark.usefixtures("desktop_env")
 
 NOT_SAVED = "History is not being saved"
 LOCKER = """
@@ -46,24 +47,6 @@ sys.stdin.readline()
 db.execute("COMMIT")
 print("released", flush=True)
 """
-
-
-@pytest.fixture(scope="module")
-def whisper() -> Iterator[SharedWhisper]:
-    model = SharedWhisper()
-    model.start_loading()
-    yield model
-    model.dispose()
-
-
-@pytest.fixture(autouse=True)
-def desktop_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.delenv("DISPLAY", raising=False)
-    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
-    monkeypatch.delenv("HARKEN_DEBUG_DUMP", raising=False)
-    sockets = tmp_path / "sockets"
-    sockets.mkdir()
-    monkeypatch.setenv("TMPDIR", str(sockets))
 
 
 def use_server(server: ScriptedServer) -> None:
@@ -136,7 +119,7 @@ EXPECTED = [
 
 
 def test_a_locked_history_never_holds_up_a_turn_and_is_written_when_released(
-    qtbot: QtBot, qt_async: QtAsync, server: ScriptedServer, whisper: SharedWhisper
+    qtbot: QtBot, qt_async: QtAsync, server: ScriptedServer, shared_whisper: SharedWhisper
 ) -> None:
     use_server(server)
     server.add(sse_reply(openai_stream(["Reply one."])), sse_reply(openai_stream(["Reply two."])))
@@ -144,7 +127,9 @@ def test_a_locked_history_never_holds_up_a_turn_and_is_written_when_released(
     sent_s: list[float] = []
 
     async def scenario() -> Path:
-        app = await start_app(qtbot, ["--no-tts"], transcriber=whisper, microphone=CueMicrophone())
+        app = await start_app(
+            qtbot, ["--no-tts"], transcriber=shared_whisper, microphone=CueMicrophone()
+        )
         w = app.window
         await app.until(lambda: w.models_ready, what="models loaded")
         w.bridge.event.connect(lambda e: errors.append(e) if isinstance(e, ev.ErrorEvent) else None)
@@ -173,11 +158,14 @@ def test_a_locked_history_never_holds_up_a_turn_and_is_written_when_released(
         assert writer.pending == 0
         sidebar = w.sidebar
         assert sidebar is not None
+
+        def listed_and_selected() -> bool:  # what the user sees: the row, highlighted
+            item = sidebar.list.currentItem()
+            wanted = w.bridge.conversation_id
+            return wanted is not None and item is not None and item.data(ID_ROLE) == wanted
+
         await app.until(
-            lambda: (
-                w.bridge.conversation_id is not None
-                and sidebar.current_id == w.bridge.conversation_id
-            ),
+            listed_and_selected,
             also=(w.bridge.history_written,),
             what="the sidebar lists the conversation once it is written",
         )
@@ -192,7 +180,7 @@ def test_a_full_disk_never_holds_up_a_turn_and_history_is_written_once_space_is_
     qtbot: QtBot,
     qt_async: QtAsync,
     server: ScriptedServer,
-    whisper: SharedWhisper,
+    shared_whisper: SharedWhisper,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -205,7 +193,7 @@ def test_a_full_disk_never_holds_up_a_turn_and_history_is_written_once_space_is_
 
         async def scenario() -> Path:
             app = await start_app(
-                qtbot, ["--no-tts"], transcriber=whisper, microphone=CueMicrophone()
+                qtbot, ["--no-tts"], transcriber=shared_whisper, microphone=CueMicrophone()
             )
             w = app.window
             await app.until(lambda: w.models_ready, what="models loaded")
@@ -235,7 +223,7 @@ def test_a_history_file_that_is_not_a_database_is_moved_aside_and_the_window_say
     qtbot: QtBot,
     qt_async: QtAsync,
     server: ScriptedServer,
-    whisper: SharedWhisper,
+    shared_whisper: SharedWhisper,
     private_dirs: Path,
 ) -> None:
     """Before, history stayed off on every launch until the user moved the file by hand."""
@@ -246,7 +234,9 @@ def test_a_history_file_that_is_not_a_database_is_moved_aside_and_the_window_say
     (folder / "history.sqlite3").write_text("my notes, saved here by mistake\n" * 50)
 
     async def scenario() -> None:
-        app = await start_app(qtbot, ["--no-tts"], transcriber=whisper, microphone=CueMicrophone())
+        app = await start_app(
+            qtbot, ["--no-tts"], transcriber=shared_whisper, microphone=CueMicrophone()
+        )
         w = app.window
         await app.until(lambda: w.models_ready, what="models loaded")
         assert "started a fresh one" in app.text() and "history.sqlite3.corrupt-" in app.text()

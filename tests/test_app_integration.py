@@ -14,14 +14,13 @@ from __future__ import annotations
 import asyncio
 import gc
 import json
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 import pytest
-from faster_whisper import decode_audio
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QTextCursor
 from pytestqt.qtbot import QtBot
@@ -31,11 +30,11 @@ from app.config.settings import Settings, save_settings, settings_path
 from app.desktop.controls.state_indicator import DisplayState
 from app.runtime.history_store import HistoryStore, auto_title
 from providers.events import AssistantMessage, UserMessage
+from tests.support.audio_models import SharedWhisper
 from tests.support.live_app import (
     CueMicrophone,
     LiveApp,
     QtAsync,
-    SharedWhisper,
     key_click,
     key_press,
     key_release,
@@ -45,33 +44,9 @@ from tests.support.live_app import (
 from tests.support.sse_server import ScriptedServer, Stall, openai_stream, sse_reply
 
 pytest_plugins = ["tests.support.live_app"]
+pytestmark = pytest.mark.usefixtures("desktop_env")
 
 JFK_WORDS = "ask not what your country can do for you"
-
-
-@pytest.fixture(scope="module")
-def whisper() -> Iterator[SharedWhisper]:
-    model = SharedWhisper()
-    model.start_loading()
-    yield model
-    model.dispose()
-
-
-@pytest.fixture(scope="module")
-def jfk_audio(jfk_flac: Path) -> npt.NDArray[np.float32]:
-    return np.ascontiguousarray(decode_audio(str(jfk_flac), sampling_rate=16000), np.float32)
-
-
-@pytest.fixture(autouse=True)
-def desktop_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """No X display (so no global hotkey thread) and a private socket directory for the
-    single-instance server, so a Harken running elsewhere on this machine is left alone."""
-    monkeypatch.delenv("DISPLAY", raising=False)
-    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
-    monkeypatch.delenv("HARKEN_DEBUG_DUMP", raising=False)
-    sockets = tmp_path / "sockets"
-    sockets.mkdir()
-    monkeypatch.setenv("TMPDIR", str(sockets))
 
 
 def write_settings(server: ScriptedServer) -> None:
@@ -109,7 +84,7 @@ def test_holding_space_records_jfk_and_releasing_sends_it(
     qtbot: QtBot,
     qt_async: QtAsync,
     server: ScriptedServer,
-    whisper: SharedWhisper,
+    shared_whisper: SharedWhisper,
     jfk_audio: npt.NDArray[np.float32],
 ) -> None:
     write_settings(server)
@@ -118,7 +93,7 @@ def test_holding_space_records_jfk_and_releasing_sends_it(
     mic = CueMicrophone(speed=4.0)
 
     async def scenario() -> None:
-        app = await launch(qtbot, whisper, mic)
+        app = await launch(qtbot, shared_whisper, mic)
         w = app.window
         assert w.status_label.text() == "Ready. Hold Space or the Talk button and speak."
         states: list[tuple[DisplayState, str]] = []
@@ -179,14 +154,14 @@ def test_holding_space_records_jfk_and_releasing_sends_it(
 
 
 def test_reply_streams_into_the_view_and_escape_cancels_it(
-    qtbot: QtBot, qt_async: QtAsync, server: ScriptedServer, whisper: SharedWhisper
+    qtbot: QtBot, qt_async: QtAsync, server: ScriptedServer, shared_whisper: SharedWhisper
 ) -> None:
     write_settings(server)
     server.add(sse_reply(stalled("Lisbon sits on ", "seven hills. ")))
     mic = CueMicrophone()
 
     async def scenario() -> None:
-        app = await launch(qtbot, whisper, mic)
+        app = await launch(qtbot, shared_whisper, mic)
         w = app.window
         await ask(qtbot, app, "Tell me about Lisbon")
         # Both deltas are shown while the reply is still open (the server is stalled).
@@ -209,7 +184,7 @@ def test_reply_streams_into_the_view_and_escape_cancels_it(
 
 
 def test_typing_while_a_reply_streams_interrupts_it(
-    qtbot: QtBot, qt_async: QtAsync, server: ScriptedServer, whisper: SharedWhisper
+    qtbot: QtBot, qt_async: QtAsync, server: ScriptedServer, shared_whisper: SharedWhisper
 ) -> None:
     write_settings(server)
     server.add(
@@ -219,7 +194,7 @@ def test_typing_while_a_reply_streams_interrupts_it(
     mic = CueMicrophone()
 
     async def scenario() -> None:
-        app = await launch(qtbot, whisper, mic)
+        app = await launch(qtbot, shared_whisper, mic)
         await ask(qtbot, app, "Tell me a long story")
         await app.until(lambda: "there was a dragon." in app.text(), what="the story streaming")
         await ask(qtbot, app, "Actually, tell me a joke")
@@ -246,14 +221,14 @@ def test_typing_while_a_reply_streams_interrupts_it(
 
 
 def test_quitting_during_a_turn_cancels_it_and_saves_the_conversation(
-    qtbot: QtBot, qt_async: QtAsync, server: ScriptedServer, whisper: SharedWhisper
+    qtbot: QtBot, qt_async: QtAsync, server: ScriptedServer, shared_whisper: SharedWhisper
 ) -> None:
     write_settings(server)
     server.add(sse_reply(stalled("The first emperor ", "of Rome was Augustus. ")))
     mic = CueMicrophone()
 
     async def scenario() -> float:
-        app = await launch(qtbot, whisper, mic)
+        app = await launch(qtbot, shared_whisper, mic)
         await ask(qtbot, app, "Who was the first Roman emperor?")
         await app.until(lambda: "Augustus." in app.text(), what="the reply streaming")
         loop = asyncio.get_running_loop()
@@ -279,7 +254,7 @@ def test_quitting_during_a_turn_cancels_it_and_saves_the_conversation(
 
 
 def test_history_survives_restarting_the_app(
-    qtbot: QtBot, qt_async: QtAsync, server: ScriptedServer, whisper: SharedWhisper
+    qtbot: QtBot, qt_async: QtAsync, server: ScriptedServer, shared_whisper: SharedWhisper
 ) -> None:
     question = "What is the capital of Portugal, and has it always been the capital city?"
     write_settings(server)
@@ -289,14 +264,14 @@ def test_history_survives_restarting_the_app(
     )
 
     async def first_run() -> None:
-        app = await launch(qtbot, whisper, CueMicrophone())
+        app = await launch(qtbot, shared_whisper, CueMicrophone())
         await ask(qtbot, app, question)
         await app.until(lambda: "of Portugal." in app.text(), what="the first answer")
         await app.until(lambda: app.window.tracker.state is DisplayState.IDLE, what="idle")
         assert await app.quit() == 0
 
     async def second_run() -> str:
-        app = await launch(qtbot, whisper, CueMicrophone())
+        app = await launch(qtbot, shared_whisper, CueMicrophone())
         w = app.window
         assert "Lisbon" not in app.text()  # a new start begins a new conversation
         assert w.sidebar is not None
@@ -333,7 +308,7 @@ def test_a_corrupt_settings_file_is_reported_in_the_window(
     qtbot: QtBot,
     qt_async: QtAsync,
     server: ScriptedServer,
-    whisper: SharedWhisper,
+    shared_whisper: SharedWhisper,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -343,7 +318,7 @@ def test_a_corrupt_settings_file_is_reported_in_the_window(
     monkeypatch.setenv("HARKEN_DEBUG_DUMP", str(dump))
 
     async def scenario() -> str:
-        app = await launch(qtbot, whisper, CueMicrophone(), "--base-url", server.url + "/v1")
+        app = await launch(qtbot, shared_whisper, CueMicrophone(), "--base-url", server.url + "/v1")
         text = app.text()
         assert "Open Settings" in text
         assert await app.quit() == 0

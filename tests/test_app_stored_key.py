@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import socket
 import tomllib
-from collections.abc import Iterator
-from pathlib import Path
 
 import keyring
 import pytest
@@ -21,7 +19,8 @@ from pytestqt.qtbot import QtBot
 from app.agent import events as ev
 from app.config.settings import Settings, save_settings, settings_path
 from app.desktop.controls.state_indicator import DisplayState
-from tests.support.live_app import CueMicrophone, QtAsync, SharedWhisper, start_app, type_text
+from tests.support.audio_models import SharedWhisper
+from tests.support.live_app import CueMicrophone, QtAsync, start_app, type_text
 from tests.support.sse_server import ScriptedServer, openai_stream, sse_reply
 
 pytest_plugins = ["tests.support.live_app"]
@@ -30,23 +29,9 @@ STORED_KEY = "sk-stored-for-openai-0123456789"
 OPENAI = "https://api.openai.com/v1"
 
 
-@pytest.fixture(scope="module")
-def whisper() -> Iterator[SharedWhisper]:
-    model = SharedWhisper()
-    model.start_loading()
-    yield model
-    model.dispose()
-
-
 @pytest.fixture(autouse=True)
-def desktop_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """No display (no hotkey thread), a private socket dir, and no way out to the internet."""
-    monkeypatch.delenv("DISPLAY", raising=False)
-    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
-    monkeypatch.delenv("HARKEN_DEBUG_DUMP", raising=False)
-    sockets = tmp_path / "sockets"
-    sockets.mkdir()
-    monkeypatch.setenv("TMPDIR", str(sockets))
+def no_internet(desktop_env: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The desktop set-up, and no way out to the internet."""
     with socket.socket() as s:  # a port nothing listens on: connections are refused
         s.bind(("127.0.0.1", 0))
         refused = s.getsockname()[1]
@@ -62,7 +47,11 @@ def authorizations(server: ScriptedServer) -> list[str]:
 
 @pytest.mark.parametrize("stored", ["as this version stores it", "by an earlier version"])
 def test_a_one_off_base_url_is_not_saved_and_never_gets_the_stored_key(
-    qtbot: QtBot, qt_async: QtAsync, server: ScriptedServer, whisper: SharedWhisper, stored: str
+    qtbot: QtBot,
+    qt_async: QtAsync,
+    server: ScriptedServer,
+    shared_whisper: SharedWhisper,
+    stored: str,
 ) -> None:
     """The issue's reproduction: an OpenAI key in the keyring; start with ``--base-url`` (a
     local server) ``--model m``; toggle View → Show latency; quit; start with no flags and
@@ -83,7 +72,7 @@ def test_a_one_off_base_url_is_not_saved_and_never_gets_the_stored_key(
         app = await start_app(
             qtbot,
             ["--no-tts", "--base-url", local, "--model", "m"],
-            transcriber=whisper,
+            transcriber=shared_whisper,
             microphone=mic,
         )
         w = app.window
@@ -94,7 +83,7 @@ def test_a_one_off_base_url_is_not_saved_and_never_gets_the_stored_key(
         w.menus.latency.trigger()  # View → Show latency: saves the settings file
         assert await app.quit() == 0
 
-        app = await start_app(qtbot, ["--no-tts"], transcriber=whisper, microphone=mic)
+        app = await start_app(qtbot, ["--no-tts"], transcriber=shared_whisper, microphone=mic)
         w = app.window
         await app.until(lambda: w.models_ready, what="models loaded")
         ended: list[object] = []

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -23,7 +22,7 @@ from app.config.settings import load_settings
 from app.runtime.composition import RuntimeOptions
 from providers import ProviderConfig, RetryPolicy
 from providers.events import AssistantMessage, UserMessage
-from tests.support.controller_harness import EventLog, make_controller
+from tests.support.controller_harness import Controllers, EventLog
 from tests.support.speech import SpeechLibrary
 from tests.support.sse_server import Hold, ScriptedServer, openai_stream, sse_reply
 
@@ -72,17 +71,12 @@ def test_the_word_lists_come_from_settings_toml(private_dirs: Path) -> None:
 
 
 @pytest.fixture
-async def talk(
-    server: ScriptedServer, whisper: object, quiet: object
-) -> AsyncIterator[tuple[AgentController, EventLog]]:
+def talk(
+    controllers: Controllers, whisper: object, quiet: object
+) -> tuple[AgentController, EventLog]:
     # Replies hold mid-stream while the user talks: a stale timeout must not end them.
     patient = RetryPolicy(base_delay_s=0.05, max_delay_s=0.2, stale_timeout_s=120)
-    controller, log, client = make_controller(
-        server, transcriber=whisper, speech=quiet, retry=patient
-    )
-    yield controller, log
-    await controller.close()
-    await client.aclose()
+    return controllers(transcriber=whisper, speech=quiet, retry=patient)
 
 
 async def _over_the_reply(
@@ -172,33 +166,32 @@ async def test_an_instruction_that_starts_with_stop_interrupts_and_runs(
 
 
 async def test_with_barge_in_off_words_over_a_reply_are_messages_in_order(
-    server: ScriptedServer, whisper: object, quiet: object, speech: SpeechLibrary
+    server: ScriptedServer,
+    controllers: Controllers,
+    whisper: object,
+    quiet: object,
+    speech: SpeechLibrary,
 ) -> None:
-    controller, log, client = make_controller(
-        server,
+    controller, log = controllers(
         transcriber=whisper,
         speech=quiet,
         barge_in=False,
         retry=RetryPolicy(base_delay_s=0.05, max_delay_s=0.2, stale_timeout_s=120),
     )
-    try:
-        echoed = threading.Event()
-        story = openai_stream(STORY[:10], delay_s=0.02)
-        server.add(
-            sse_reply([*story[:5], Hold(echoed, timeout_s=120), *story[5:]]),
-            sse_reply(openai_stream(["Fine."])),
-        )
-        controller.submit_text("Tell me a short story")
-        await log.wait_for(ev.ReplyDelta)
-        await _over_the_reply(controller, log, speech, "Okay.")
-        await log.wait_for(ev.Transcript, timeout_s=60)
-        echoed.set()
-        await log.wait_for(ev.TurnFinished, lambda e: e.turn_id == 2, timeout_s=30)
-        assert log.of(ev.FalseInterruption) == [] and log.of(ev.TurnInterrupted) == []
-        assert server.requests[1].json()["messages"][-1]["content"] == "Okay."
-    finally:
-        await controller.close()
-        await client.aclose()
+    echoed = threading.Event()
+    story = openai_stream(STORY[:10], delay_s=0.02)
+    server.add(
+        sse_reply([*story[:5], Hold(echoed, timeout_s=120), *story[5:]]),
+        sse_reply(openai_stream(["Fine."])),
+    )
+    controller.submit_text("Tell me a short story")
+    await log.wait_for(ev.ReplyDelta)
+    await _over_the_reply(controller, log, speech, "Okay.")
+    await log.wait_for(ev.Transcript, timeout_s=60)
+    echoed.set()
+    await log.wait_for(ev.TurnFinished, lambda e: e.turn_id == 2, timeout_s=30)
+    assert log.of(ev.FalseInterruption) == [] and log.of(ev.TurnInterrupted) == []
+    assert server.requests[1].json()["messages"][-1]["content"] == "Okay."
 
 
 def test_decide_follows_the_rules_in_order(

@@ -8,6 +8,8 @@ Covers: same blocks as the file source, device choice, the failure modes
 from __future__ import annotations
 
 import asyncio
+import logging
+import math
 from pathlib import Path
 
 import numpy as np
@@ -113,6 +115,24 @@ async def test_device_that_stops_calling_back_counts_as_unplugged() -> None:
         blocks, err = await read_until_error(mic)
     assert err.kind is AudioErrorKind.DEVICE_LOST
     assert 0 < len(blocks) <= 10
+
+
+async def test_overruns_are_logged_with_their_count_but_not_per_overrun(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # Every 100th callback (3.2 s of audio) reports dropped input: 21 in 70 s.
+    fake = FakeSoundDevice(white_noise(70.0, -20), speed=math.inf, overrun_every=100)
+    with caplog.at_level(logging.WARNING, logger="audio.microphone"):
+        async with MicrophoneSource(sounddevice_module=fake) as mic:
+            await take(mic, round(70.0 * SAMPLE_RATE_HZ / 512))
+    warnings = [r for r in caplog.records if "dropped input" in r.getMessage()]
+    counts = [r.args[1] for r in warnings]  # type: ignore[index]
+    at_s = [r.args[3] for r in warnings]  # type: ignore[index]
+    totals = [r.args[4] for r in warnings]  # type: ignore[index]
+    assert counts[0] == 1 and at_s[0] == pytest.approx(3.2, abs=0.1)  # the first at once
+    assert 3 <= len(warnings) <= 4  # not 21: at most one per 30 s of audio, plus on close
+    assert all(b - a >= 30.0 for a, b in zip(at_s[:3], at_s[1:3], strict=False))
+    assert sum(counts) == totals[-1] >= 21  # every overrun is counted in some line
 
 
 async def test_only_digital_silence_means_muted() -> None:

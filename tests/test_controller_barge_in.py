@@ -11,7 +11,7 @@ import threading
 from app.agent import events as ev
 from app.agent.conversation import INTERRUPTED_MARKER
 from app.agent.tools import ToolContext, ToolRegistry
-from tests.support.controller_harness import EventLog, make_controller
+from tests.support.controller_harness import Controllers, EventLog
 from tests.support.speech import SpeechLibrary, white_noise
 from tests.support.sse_server import (
     Drop,
@@ -48,11 +48,11 @@ def nothing_after_interrupt(log: EventLog, turn_id: int) -> None:
 
 
 async def test_typed_interrupt_closes_stream_once_no_retry(
-    server: ScriptedServer, whisper: object, quiet: object
+    server: ScriptedServer, controllers: Controllers, whisper: object, quiet: object
 ) -> None:
     """Rule 2/3: the interrupt closes the stream within a chunk; one request, no retry."""
     server.add(slow_reply(), sse_reply(openai_stream(["Sure, ", "done."])))
-    controller, log, client = make_controller(server, transcriber=whisper, speech=quiet)
+    controller, log = controllers(transcriber=whisper, speech=quiet)
     controller.submit_text("Tell me a long story")
     await log.wait_for(ev.ReplyDelta, lambda e: e.turn_id == 1)
     started = asyncio.get_running_loop().time()
@@ -76,15 +76,13 @@ async def test_typed_interrupt_closes_stream_once_no_retry(
     assert cut.startswith("word0") and "word39" not in cut
     assert cut.split(" …")[0] == interrupted.kept_text.rstrip()
     assert messages[3] == {"role": "user", "content": "Stop. What is two plus two?"}
-    await controller.close()
-    await client.aclose()
 
 
 async def test_second_turn_after_interrupt_streams_cleanly(
-    server: ScriptedServer, whisper: object, quiet: object
+    server: ScriptedServer, controllers: Controllers, whisper: object, quiet: object
 ) -> None:
     server.add(slow_reply(), sse_reply(openai_stream(["A", "B", "C"], delay_s=0.01)))
-    controller, log, client = make_controller(server, transcriber=whisper, speech=quiet)
+    controller, log = controllers(transcriber=whisper, speech=quiet)
     controller.submit_text("first")
     await log.wait_for(ev.ReplyDelta)
     controller.submit_text("second")
@@ -94,31 +92,27 @@ async def test_second_turn_after_interrupt_streams_cleanly(
     after = deltas[[t for t, _ in deltas].index(2) :]
     assert after == [(2, "A"), (2, "B"), (2, "C")]
     assert controller.state is ev.State.IDLE
-    await controller.close()
-    await client.aclose()
 
 
 async def test_genuine_drop_without_interrupt_is_retried(
-    server: ScriptedServer, whisper: object, quiet: object
+    server: ScriptedServer, controllers: Controllers, whisper: object, quiet: object
 ) -> None:
     """The other half of rule 2: a real transport failure with no cancel is retried."""
     server.add(sse_reply([Drop()]), sse_reply(openai_stream(["ok"])))
-    controller, log, client = make_controller(server, transcriber=whisper, speech=quiet)
+    controller, log = controllers(transcriber=whisper, speech=quiet)
     controller.submit_text("hello")
     finished = await log.wait_for(ev.TurnFinished)
     assert finished.text == "ok"
     assert len(server.requests) == 2
     assert any("retrying" in s.text for s in log.of(ev.Status))
-    await controller.close()
-    await client.aclose()
 
 
 async def test_cancelled_turn_does_not_leak_into_next_turn_retry(
-    server: ScriptedServer, whisper: object, quiet: object
+    server: ScriptedServer, controllers: Controllers, whisper: object, quiet: object
 ) -> None:
     """Rule 4: the next turn gets a fresh token, so its genuine drop is still retried."""
     server.add(slow_reply(), sse_reply([Drop()]), sse_reply(openai_stream(["fine"])))
-    controller, log, client = make_controller(server, transcriber=whisper, speech=quiet)
+    controller, log = controllers(transcriber=whisper, speech=quiet)
     controller.submit_text("one")
     await log.wait_for(ev.ReplyDelta)
     first = controller.current_turn
@@ -127,16 +121,18 @@ async def test_cancelled_turn_does_not_leak_into_next_turn_retry(
     assert finished.text == "fine"
     assert first is not None and first.token.cancelled
     assert len(server.requests) == 3
-    await controller.close()
-    await client.aclose()
 
 
 async def test_voice_while_busy_is_transcribed_before_the_interrupt(
-    server: ScriptedServer, whisper: object, quiet: object, speech: SpeechLibrary
+    server: ScriptedServer,
+    controllers: Controllers,
+    whisper: object,
+    quiet: object,
+    speech: SpeechLibrary,
 ) -> None:
     """Rule 1: transcribe first, then echo, then interrupt; never an empty-text turn."""
     server.add(slow_reply(), sse_reply(openai_stream(["It is noon."])))
-    controller, log, client = make_controller(server, transcriber=whisper, speech=quiet)
+    controller, log = controllers(transcriber=whisper, speech=quiet)
     controller.submit_text("Tell me a long story")
     await log.wait_for(ev.ReplyDelta)
     audio = speech.say("What time is it now?")
@@ -151,15 +147,13 @@ async def test_voice_while_busy_is_transcribed_before_the_interrupt(
     assert i_transcript < i_interrupt < i_started
     assert all(t.text.strip() for t in log.of(ev.TurnStarted))
     assert server.requests[1].json()["messages"][-1]["content"] == transcript.text
-    await controller.close()
-    await client.aclose()
 
 
 async def test_noise_during_reply_is_a_false_interruption(
-    server: ScriptedServer, whisper: object, quiet: object
+    server: ScriptedServer, controllers: Controllers, whisper: object, quiet: object
 ) -> None:
     server.add(sse_reply(openai_stream(["a ", "b ", "c ", "d ", "e"], delay_s=0.2)))
-    controller, log, client = make_controller(server, transcriber=whisper, speech=quiet)
+    controller, log = controllers(transcriber=whisper, speech=quiet)
     controller.submit_text("count")
     await log.wait_for(ev.ReplyDelta)
     controller.speech_started()
@@ -169,12 +163,14 @@ async def test_noise_during_reply_is_a_false_interruption(
     assert false.turn_id == 1 and finished.text == "a b c d e"
     assert log.of(ev.TurnInterrupted) == [] and log.of(ev.Transcript) == []
     assert len(server.requests) == 1
-    await controller.close()
-    await client.aclose()
 
 
 async def test_barge_in_off_echoes_at_once_and_queues_in_order(
-    server: ScriptedServer, whisper: object, quiet: object, speech: SpeechLibrary
+    server: ScriptedServer,
+    controllers: Controllers,
+    whisper: object,
+    quiet: object,
+    speech: SpeechLibrary,
 ) -> None:
     # The first reply holds its last piece until the echo was seen: however slow
     # transcription is on a loaded machine, the utterance really arrives mid-reply.
@@ -184,9 +180,7 @@ async def test_barge_in_off_echoes_at_once_and_queues_in_order(
         sse_reply([*counting[:3], Hold(echoed, timeout_s=120), *counting[3:]]),
         sse_reply(openai_stream(["queued answer"])),
     )
-    controller, log, client = make_controller(
-        server, transcriber=whisper, speech=quiet, barge_in=False
-    )
+    controller, log = controllers(transcriber=whisper, speech=quiet, barge_in=False)
     controller.submit_text("count to three")
     await log.wait_for(ev.ReplyDelta)
     audio = speech.say("Then tell me a joke.")
@@ -200,15 +194,13 @@ async def test_barge_in_off_echoes_at_once_and_queues_in_order(
     await log.wait_for(ev.TurnFinished, lambda e: e.turn_id == transcript.turn_id)
     assert log.of(ev.TurnInterrupted) == []
     assert "joke" in server.requests[1].json()["messages"][-1]["content"].lower()
-    await controller.close()
-    await client.aclose()
 
 
 async def test_stop_interrupts_by_user(
-    server: ScriptedServer, whisper: object, quiet: object
+    server: ScriptedServer, controllers: Controllers, whisper: object, quiet: object
 ) -> None:
     server.add(sse_reply(openai_stream(STORY[:2])[:3] + [Stall()]))
-    controller, log, client = make_controller(server, transcriber=whisper, speech=quiet)
+    controller, log = controllers(transcriber=whisper, speech=quiet)
     controller.submit_text("go")
     await log.wait_for(ev.ReplyDelta)
     controller.stop()
@@ -218,25 +210,21 @@ async def test_stop_interrupts_by_user(
     await controller.wait_idle()
     assert controller.state is ev.State.IDLE
     assert controller.conversation.messages[-1].text.endswith(INTERRUPTED_MARKER)  # type: ignore[union-attr]
-    await controller.close()
-    await client.aclose()
 
 
 async def test_auth_error_fails_the_turn_with_a_message(
-    server: ScriptedServer, whisper: object, quiet: object
+    server: ScriptedServer, controllers: Controllers, whisper: object, quiet: object
 ) -> None:
     server.add(json_reply(401, {"error": {"message": "Incorrect API key provided"}}))
-    controller, log, client = make_controller(server, transcriber=whisper, speech=quiet)
+    controller, log = controllers(transcriber=whisper, speech=quiet)
     controller.submit_text("hi")
     failed = await log.wait_for(ev.TurnFailed)
     assert failed.kind == "auth" and "OpenAI" in failed.message
     assert len(server.requests) == 1
-    await controller.close()
-    await client.aclose()
 
 
 async def test_tool_thread_sees_cancel_after_turn_ended_and_next_token_is_fresh(
-    server: ScriptedServer, whisper: object, quiet: object
+    server: ScriptedServer, controllers: Controllers, whisper: object, quiet: object
 ) -> None:
     """Rule 4: cleanup never clears the token a tool thread is still holding."""
     registry = ToolRegistry()
@@ -259,9 +247,8 @@ async def test_tool_thread_sees_cancel_after_turn_ended_and_next_token_is_fresh(
         sse_reply(openai_stream(["Let me check. "], tool_calls=[call])),
         sse_reply(openai_stream(["Fresh turn."])),
     )
-    controller, log, client = make_controller(
-        server, transcriber=whisper, speech=quiet, tools=registry
-    )
+    controller, log = controllers(transcriber=whisper, speech=quiet, tools=registry)
+    controllers.on_teardown(registry.close)
     controller.submit_text("what's the weather")
     await log.wait_for(ev.ToolCallStarted)
     assert await asyncio.to_thread(entered.wait, 5)
@@ -281,18 +268,17 @@ async def test_tool_thread_sees_cancel_after_turn_ended_and_next_token_is_fresh(
     history = server.requests[1].json()["messages"]
     tool_msgs = [m for m in history if m["role"] == "tool"]
     assert tool_msgs and tool_msgs[0]["tool_call_id"] == "call_1"
-    registry.close()
-    await controller.close()
-    await client.aclose()
 
 
-async def test_tool_round_trip(server: ScriptedServer, whisper: object, quiet: object) -> None:
+async def test_tool_round_trip(
+    server: ScriptedServer, controllers: Controllers, whisper: object, quiet: object
+) -> None:
     call = ScriptedToolCall("c1", "calculate", '{"expression": "6 * 7"}', pieces=4)
     server.add(
         sse_reply(openai_stream([], tool_calls=[call])),
         sse_reply(openai_stream(["It is 42."])),
     )
-    controller, log, client = make_controller(server, transcriber=whisper, speech=quiet)
+    controller, log = controllers(transcriber=whisper, speech=quiet)
     controller.submit_text("what is six times seven")
     finished = await log.wait_for(ev.TurnFinished)
     assert finished.text == "It is 42."
@@ -300,17 +286,15 @@ async def test_tool_round_trip(server: ScriptedServer, whisper: object, quiet: o
     assert result.result == "6 * 7 = 42" and not result.is_error
     second = server.requests[1].json()["messages"]
     assert second[-1] == {"role": "tool", "tool_call_id": "c1", "content": "6 * 7 = 42"}
-    await controller.close()
-    await client.aclose()
 
 
 async def test_twenty_interrupts_leave_no_stream_task_or_thread(
-    server: ScriptedServer, whisper: object, quiet: object
+    server: ScriptedServer, controllers: Controllers, whisper: object, quiet: object
 ) -> None:
     for _ in range(20):
         server.add(sse_reply(openai_stream(STORY[:2])[:3] + [Stall()]))
     server.add(sse_reply(openai_stream(["last"])))
-    controller, log, client = make_controller(server, transcriber=whisper, speech=quiet)
+    controller, log = controllers(transcriber=whisper, speech=quiet)
     controller.submit_text("warm up")
     await log.wait_for(ev.ReplyDelta, lambda e: e.turn_id == 1)
     threads_before = {t.name for t in threading.enumerate()}
@@ -329,4 +313,3 @@ async def test_twenty_interrupts_leave_no_stream_task_or_thread(
     no_retry_status(log)
     live = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
     assert [t.get_name() for t in live if t.get_name().startswith(("turn-", "harken"))] == []
-    await client.aclose()

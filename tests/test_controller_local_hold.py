@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
@@ -15,9 +15,8 @@ from app.agent.controller import AgentController
 from app.agent.tools import build_default_registry
 from providers import LocalModelConfig, LocalModelSource, LocalProvider
 from tests.support.controller_harness import EventLog
-from tests.support.local_llm import gemma_gguf, requires_llama
+from tests.support.local_llm import CountingEval, HoldWatch, gemma_gguf, requires_llama
 from tests.support.speech import SpeechLibrary, white_noise
-from tests.test_local_provider import CountingEval
 
 pytestmark = [requires_llama, pytest.mark.slow]
 HANG_S = 30
@@ -33,11 +32,23 @@ def source() -> Iterator[LocalModelSource]:
     src.close()
 
 
+@pytest.fixture
+async def closing() -> AsyncIterator[list[AgentController]]:
+    """Controllers to close when the test ends, also when it failed half-way."""
+    controllers: list[AgentController] = []
+    yield controllers
+    for controller in controllers:
+        controller.stop()
+        await controller.close()
+
+
 async def talking_over_a_reply(
-    source: LocalModelSource, whisper: object, quiet: object
-) -> tuple[LocalProvider, AgentController, EventLog]:
-    """A controller on the local model, its reply streaming, and the user starting to talk."""
+    source: LocalModelSource, whisper: object, quiet: object, closing: list[AgentController]
+) -> tuple[LocalProvider, AgentController, EventLog, HoldWatch]:
+    """A controller on the local model, its reply streaming, and the user starting to talk.
+    The watch says when the generation is parked in the hold ``speech_started`` took."""
     provider = LocalProvider(source)
+    watch = HoldWatch(provider.generation_hold)
     log = EventLog()
     controller = AgentController(
         provider=provider,
@@ -48,27 +59,27 @@ async def talking_over_a_reply(
         emit=log,
         system_prompt=None,
     )
+    closing.append(controller)
     controller.submit_text("Write a very long story about a dragon and a knight.")
     await log.wait_for(ev.ReplyDelta, timeout_s=HANG_S)
     controller.speech_started()
-    return provider, controller, log
-
-
-async def evaluations_while(evals: CountingEval, seconds: float) -> int:
-    since = time.monotonic()
-    await asyncio.sleep(seconds)
-    return len([t for t in evals.starts if t > since])
+    return provider, controller, log, watch
 
 
 async def test_noise_over_a_local_reply_holds_it_then_lets_it_go_on(
-    source: LocalModelSource, whisper: object, quiet: object
+    source: LocalModelSource, whisper: object, quiet: object, closing: list[AgentController]
 ) -> None:
     model = await source.get()
     with CountingEval(model.llama) as evals:
-        provider, controller, log = await talking_over_a_reply(source, whisper, quiet)
+        held_at = time.monotonic()
+        provider, controller, log, watch = await talking_over_a_reply(
+            source, whisper, quiet, closing
+        )
         assert provider.generation_hold.held
-        # what was under way when the hold came (a text chunk may take two tokens)
-        assert await evaluations_while(evals, 0.5) <= 2
+        # The generation stops in the hold, after what was under way when it came
+        # (a text chunk may take two tokens), and stays there.
+        assert await asyncio.to_thread(watch.parked.wait, HANG_S)
+        assert evals.since(held_at) <= 2 and not watch.left.is_set()
         shown = len(log.of(ev.ReplyDelta))
         controller.utterance(white_noise(0.8, level_dbfs=-30.0), start_s=0.0, end_s=0.8)
         await log.wait_for(ev.FalseInterruption, timeout_s=HANG_S)
@@ -79,14 +90,16 @@ async def test_noise_over_a_local_reply_holds_it_then_lets_it_go_on(
         )
     assert {d.turn_id for d in log.of(ev.ReplyDelta)} == {1}
     assert log.of(ev.TurnInterrupted) == [] and len(log.of(ev.TurnStarted)) == 1
-    controller.stop()
-    await controller.close()
 
 
 async def test_words_over_a_local_reply_start_the_new_turn_unheld(
-    source: LocalModelSource, whisper: object, quiet: object, speech: SpeechLibrary
+    source: LocalModelSource,
+    whisper: object,
+    quiet: object,
+    speech: SpeechLibrary,
+    closing: list[AgentController],
 ) -> None:
-    provider, controller, log = await talking_over_a_reply(source, whisper, quiet)
+    provider, controller, log, _ = await talking_over_a_reply(source, whisper, quiet, closing)
     assert provider.generation_hold.held
     audio = speech.say("What time is it now?")
     controller.utterance(audio, start_s=0.0, end_s=len(audio) / 16000)
@@ -94,15 +107,12 @@ async def test_words_over_a_local_reply_start_the_new_turn_unheld(
     await log.wait_for(ev.TurnInterrupted, lambda e: e.turn_id == 1, timeout_s=HANG_S)
     assert not provider.generation_hold.held
     await log.wait_for(ev.ReplyDelta, lambda e: e.turn_id == transcript.turn_id, timeout_s=HANG_S)
-    await controller.close()
 
 
 async def test_a_discarded_blip_releases_the_hold(
-    source: LocalModelSource, whisper: object, quiet: object
+    source: LocalModelSource, whisper: object, quiet: object, closing: list[AgentController]
 ) -> None:
-    provider, controller, log = await talking_over_a_reply(source, whisper, quiet)
+    provider, controller, log, _ = await talking_over_a_reply(source, whisper, quiet, closing)
     assert provider.generation_hold.held
     controller.speech_discarded()
     assert not provider.generation_hold.held
-    controller.stop()
-    await controller.close()

@@ -22,8 +22,8 @@ from audio.segmenter import SpeechSegmenter
 from audio.speech_output import SpeechOutput
 from audio.tts import PiperTts
 from audio.vad import SileroVad
-from tests.support.controller_harness import make_controller
-from tests.support.fake_output_stream import FakeSoundDevice
+from tests.support.controller_harness import Controllers
+from tests.support.fake_sounddevice import FakeSoundDevice
 from tests.support.speech import SpeechLibrary, silence, white_noise
 from tests.support.sse_server import ScriptedServer, openai_stream, sse_reply
 
@@ -35,41 +35,24 @@ REPLY = [
 ]
 
 
-@pytest.fixture(scope="module")
-def whisper() -> Iterator[Any]:
-    from audio.transcriber import WhisperTranscriber
-
-    transcriber = WhisperTranscriber()
-    transcriber.start_loading()
-    yield transcriber
-    transcriber.close()
-
-
-@pytest.fixture(scope="module")
-def voice() -> PiperTts:
-    tts = PiperTts()
-    tts.load()
-    return tts
-
-
 @pytest.fixture
-def speaker(voice: PiperTts) -> Iterator[tuple[SpeechOutput, FakeSoundDevice, list[Any]]]:
+def speaker(piper: PiperTts) -> Iterator[tuple[SpeechOutput, FakeSoundDevice, list[Any]]]:
     card = FakeSoundDevice(speed=3.0)  # 3x real time keeps the tests short
     forward: list[Any] = []
     output = SpeechOutput(
-        voice,
-        SpeechPlayer(voice.sample_rate_hz, sounddevice_module=card),
+        piper,
+        SpeechPlayer(piper.sample_rate_hz, sounddevice_module=card),
         on_event=lambda name, turn_id, detail: forward[0](name, turn_id, detail),
     )
     yield output, card, forward
     output.close()
 
 
-def wire(server: ScriptedServer, whisper: Any, speaker: Any) -> tuple[Any, Any, Any, SpeechOutput]:
+def wire(controllers: Controllers, whisper: Any, speaker: Any) -> tuple[Any, Any, SpeechOutput]:
     output, card, forward = speaker
-    controller, log, client = make_controller(server, transcriber=whisper, speech=output)
+    controller, log = controllers(transcriber=whisper, speech=output)
     forward.append(controller.speech_event)
-    return controller, log, client, output
+    return controller, log, output
 
 
 def silent_after(card: FakeSoundDevice, first_block: int) -> bool:
@@ -79,10 +62,10 @@ def silent_after(card: FakeSoundDevice, first_block: int) -> bool:
 
 
 async def test_onset_pauses_at_once_and_noise_resumes_the_reply(
-    server: ScriptedServer, whisper: Any, speaker: Any
+    server: ScriptedServer, whisper: Any, speaker: Any, controllers: Controllers
 ) -> None:
     server.add(sse_reply(openai_stream(REPLY[:2])))
-    controller, log, client, output = wire(server, whisper, speaker)
+    controller, log, output = wire(controllers, whisper, speaker)
     controller.submit_text("Tell me about today.")
     await log.wait_for(ev.TtsStarted, timeout_s=20)
     card = speaker[1]
@@ -97,15 +80,17 @@ async def test_onset_pauses_at_once_and_noise_resumes_the_reply(
     assert finished.text == "".join(REPLY[:2])
     assert log.of(ev.TurnInterrupted) == []
     assert log.index(ev.TtsStopped) > log.index(ev.FalseInterruption)
-    await controller.close()
-    await client.aclose()
 
 
 async def test_words_interrupt_and_history_keeps_only_what_was_heard(
-    server: ScriptedServer, whisper: Any, speaker: Any, speech: SpeechLibrary
+    server: ScriptedServer,
+    whisper: Any,
+    speaker: Any,
+    controllers: Controllers,  # after speaker: the controller closes before the speaker
+    speech: SpeechLibrary,
 ) -> None:
     server.add(sse_reply(openai_stream(REPLY)), sse_reply(openai_stream(["Sunny."])))
-    controller, log, client, output = wire(server, whisper, speaker)
+    controller, log, output = wire(controllers, whisper, speaker)
     controller.submit_text("Tell me a story.")
     await log.wait_for(ev.TtsStarted, timeout_s=20)
     await log.wait_for(ev.ReplyDelta, lambda e: e.text == REPLY[-1])  # all of it was shown
@@ -119,15 +104,17 @@ async def test_words_interrupt_and_history_keeps_only_what_was_heard(
     sent = server.requests[1].json()["messages"]
     assert sent[-2]["content"] == f"{heard_at_onset.rstrip()} … {INTERRUPTED_MARKER}"
     assert "paris" in sent[-1]["content"].lower()
-    await controller.close()
-    await client.aclose()
 
 
 async def test_own_voice_heard_back_is_not_an_interruption(
-    server: ScriptedServer, whisper: Any, speaker: Any, speech: SpeechLibrary
+    server: ScriptedServer,
+    whisper: Any,
+    speaker: Any,
+    controllers: Controllers,  # after speaker: the controller closes before the speaker
+    speech: SpeechLibrary,
 ) -> None:
     server.add(sse_reply(openai_stream(REPLY[:2])))
-    controller, log, client, output = wire(server, whisper, speaker)
+    controller, log, output = wire(controllers, whisper, speaker)
     controller.submit_text("Weather?")
     await log.wait_for(ev.TtsStarted, timeout_s=20)
     controller.speech_started()
@@ -137,15 +124,17 @@ async def test_own_voice_heard_back_is_not_an_interruption(
     assert "echo" in false.reason
     await log.wait_for(ev.TurnFinished, timeout_s=60)
     assert log.of(ev.TurnInterrupted) == [] and log.of(ev.Transcript) == []
-    await controller.close()
-    await client.aclose()
 
 
 async def test_push_to_talk_press_silences_and_release_interrupts(
-    server: ScriptedServer, whisper: Any, speaker: Any, speech: SpeechLibrary
+    server: ScriptedServer,
+    whisper: Any,
+    speaker: Any,
+    controllers: Controllers,  # after speaker: the controller closes before the speaker
+    speech: SpeechLibrary,
 ) -> None:
     server.add(sse_reply(openai_stream(REPLY)), sse_reply(openai_stream(["Okay."])))
-    controller, log, client, output = wire(server, whisper, speaker)
+    controller, log, output = wire(controllers, whisper, speaker)
     pump = InputPump(controller, SpeechSegmenter(SileroVad()), emit=log, hands_free=False)
     controller.submit_text("Tell me a story.")
     await log.wait_for(ev.TtsStarted, timeout_s=20)
@@ -164,16 +153,14 @@ async def test_push_to_talk_press_silences_and_release_interrupts(
     assert cut.by == transcript.turn_id
     await log.wait_for(ev.TurnFinished, lambda e: e.turn_id == transcript.turn_id, timeout_s=20)
     assert any(isinstance(e, ev.InputLevel) and e.normalised > 0.2 for e in log.events)
-    await controller.close()
-    await client.aclose()
 
 
 async def test_reply_does_not_start_speaking_over_the_user(
-    server: ScriptedServer, whisper: Any, speaker: Any
+    server: ScriptedServer, whisper: Any, speaker: Any, controllers: Controllers
 ) -> None:
     """Onset while the agent is still thinking holds the first audio until the words are known."""
     server.add(sse_reply(openai_stream(REPLY[:2], delay_s=0.3)))
-    controller, log, client, output = wire(server, whisper, speaker)
+    controller, log, output = wire(controllers, whisper, speaker)
     controller.submit_text("Weather?")
     await log.wait_for(ev.TurnStarted)
     controller.speech_started()  # the user starts talking before any audio
@@ -186,5 +173,3 @@ async def test_reply_does_not_start_speaking_over_the_user(
     await log.wait_for(ev.FalseInterruption, timeout_s=20)
     await log.wait_for(ev.TurnFinished, timeout_s=60)
     assert log.index(ev.TtsStarted) > log.index(ev.FalseInterruption)
-    await controller.close()
-    await client.aclose()

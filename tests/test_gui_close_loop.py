@@ -8,6 +8,7 @@ import threading
 
 import qasync
 import shiboken6
+from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
@@ -27,4 +28,10 @@ def test_pending_timers_die_with_the_loop_on_the_gui_thread(qtbot: QtBot) -> Non
         collector = threading.Thread(target=gc.collect)
         collector.start()
         collector.join()
-    qtbot.wait(400)  # the timers' due time passes: nothing may fire into freed memory
+    # Qt fires timers in the order they fall due: once a timer due after the loops' ones
+    # has fired, their due time has passed in the event loop and nothing fired into freed
+    # memory (it would have crashed the process).
+    after_theirs = QTimer()
+    after_theirs.setSingleShot(True)
+    with qtbot.waitSignal(after_theirs.timeout, timeout=5000):
+        after_theirs.start(300)

@@ -7,7 +7,6 @@ import shutil
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,6 +21,8 @@ from app.desktop.hotkey import (
     key_token,
     parse_hotkey,
 )
+
+pytest_plugins = ["tests.support.xvfb"]  # xvfb_display
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -104,29 +105,6 @@ def test_presses_from_the_listener_thread_arrive_on_the_gui_thread_once(qtbot: Q
     assert log == [("press", True), ("release", True)]
 
 
-@pytest.fixture
-def xvfb_display() -> Iterator[str]:
-    if not (shutil.which("Xvfb") and shutil.which("xdotool")):
-        pytest.skip("needs Xvfb and xdotool (scripts/setup.sh test installs them)")
-    read, write = os.pipe()
-    proc = subprocess.Popen(
-        ["Xvfb", "-displayfd", str(write), "-screen", "0", "640x480x24", "-nolisten", "tcp"],
-        pass_fds=(write,),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    os.close(write)
-    with os.fdopen(read) as pipe:
-        number = pipe.readline().strip()
-    try:
-        if not number:
-            pytest.skip("Xvfb did not start")
-        yield f":{number}"
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
-
-
 HOTKEY_SCRIPT = """
 import subprocess, sys
 from PySide6.QtCore import QCoreApplication, QTimer
@@ -150,6 +128,8 @@ print(",".join(log))
 
 
 def test_real_x_server_hold_is_one_press_and_one_release(xvfb_display: str) -> None:
+    if shutil.which("xdotool") is None:
+        pytest.skip("needs xdotool (scripts/setup.sh test installs it)")
     env = {**os.environ, "DISPLAY": xvfb_display, "QT_QPA_PLATFORM": "offscreen"}
     env.pop("WAYLAND_DISPLAY", None)
     env.pop("XDG_SESSION_TYPE", None)

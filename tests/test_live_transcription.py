@@ -19,7 +19,7 @@ from app.agent.live_transcription import LiveOptions, LiveTranscription
 from audio.segmenter import SpeechSegmenter
 from audio.transcriber import WhisperTranscriber
 from audio.vad import SileroVad
-from tests.support.controller_harness import EventLog, make_controller
+from tests.support.controller_harness import Controllers, EventLog
 from tests.support.speech import SpeechLibrary, compose, cough, silence, white_noise
 from tests.support.sse_server import ScriptedServer, Stall, openai_stream, sse_reply
 
@@ -31,9 +31,10 @@ STORY = [f"word{i} " for i in range(30)]
 
 
 def wire(
-    server: ScriptedServer, whisper: WhisperTranscriber, quiet: object, **options: object
-) -> tuple[InputPump, LiveTranscription, EventLog, object]:
-    controller, log, client = make_controller(server, transcriber=whisper, speech=quiet)
+    controllers: Controllers, whisper: WhisperTranscriber, quiet: object, **options: object
+) -> tuple[InputPump, LiveTranscription, EventLog]:
+    """A hands-free pump with live transcription; all of it closed when the test ends."""
+    controller, log = controllers(transcriber=whisper, speech=quiet)
     segmenter = SpeechSegmenter(SileroVad(), hangover_s=0.5)
     live = LiveTranscription(
         controller,
@@ -42,7 +43,8 @@ def wire(
         emit=log,
         options=LiveOptions(**options),  # type: ignore[arg-type]
     )
-    return InputPump(controller, segmenter, emit=log, live=live), live, log, client
+    controllers.on_teardown(live.close)
+    return InputPump(controller, segmenter, emit=log, live=live), live, log
 
 
 async def speak(pump: InputPump, audio: np.ndarray, pace: float = 0.5) -> None:
@@ -53,11 +55,15 @@ async def speak(pump: InputPump, audio: np.ndarray, pace: float = 0.5) -> None:
 
 
 async def test_words_during_a_reply_interrupt_through_the_pause_pass(
-    server: ScriptedServer, whisper: WhisperTranscriber, quiet: object, speech: SpeechLibrary
+    server: ScriptedServer,
+    controllers: Controllers,
+    whisper: WhisperTranscriber,
+    quiet: object,
+    speech: SpeechLibrary,
 ) -> None:
     endless = openai_stream(STORY, delay_s=0.1, done=False)[:8] + [Stall()]
     server.add(sse_reply(endless), sse_reply(openai_stream(["Paris."])))
-    pump, live, log, client = wire(server, whisper, quiet)
+    pump, live, log = wire(controllers, whisper, quiet)
     pump.controller.submit_text("Tell me a long story")
     await log.wait_for(ev.ReplyDelta)
     said = speech.say("Stop talking. What is the capital of France?")
@@ -75,16 +81,14 @@ async def test_words_during_a_reply_interrupt_through_the_pause_pass(
     partials = log.of(ev.PartialTranscript)
     assert all(p.utterance_id == transcript.utterance_id for p in partials)
     assert server.requests[1].json()["messages"][-1]["content"] == transcript.text
-    await pump.controller.close()
-    await client.aclose()  # type: ignore[attr-defined]
 
 
 async def test_noise_and_a_cough_during_the_reply_cancel_nothing(
-    server: ScriptedServer, whisper: WhisperTranscriber, quiet: object
+    server: ScriptedServer, controllers: Controllers, whisper: WhisperTranscriber, quiet: object
 ) -> None:
     pieces = [f"w{i} " for i in range(12)]
     server.add(sse_reply(openai_stream(pieces, delay_s=0.25)))
-    pump, live, log, client = wire(server, whisper, quiet)
+    pump, live, log = wire(controllers, whisper, quiet)
     pump.controller.submit_text("count")
     await log.wait_for(ev.ReplyDelta)
     noises = compose(0.3, white_noise(0.8, level_dbfs=-25.0), 0.9, cough(0.25), 0.9)
@@ -97,8 +101,6 @@ async def test_noise_and_a_cough_during_the_reply_cancel_nothing(
     # Whatever preview was shown of the noise was withdrawn.
     shown = {p.utterance_id: p.text for p in log.of(ev.PartialTranscript)}
     assert all(text == "" for text in shown.values())
-    await pump.controller.close()
-    await client.aclose()  # type: ignore[attr-defined]
 
 
 async def idle(live: LiveTranscription) -> None:
@@ -124,13 +126,14 @@ async def _until_paused(pump: InputPump, audio: np.ndarray) -> int:
 )
 async def test_the_words_at_the_pause_set_its_hangover(
     server: ScriptedServer,
+    controllers: Controllers,
     whisper: WhisperTranscriber,
     quiet: object,
     speech: SpeechLibrary,
     said: str,
     expected_s: float,
 ) -> None:
-    pump, live, log, client = wire(server, whisper, quiet, hangover_min_s=0.4, hangover_max_s=1.2)
+    pump, live, log = wire(controllers, whisper, quiet, hangover_min_s=0.4, hangover_max_s=1.2)
     server.add(sse_reply(openai_stream(["ok"])))
     audio = compose(0.3, speech.say(said), 2.0).audio
     at = await _until_paused(pump, audio)
@@ -145,14 +148,16 @@ async def test_the_words_at_the_pause_set_its_hangover(
         at += BLOCK
         clock_s = at / RATE
     assert expected_s <= clock_s - pause_s <= expected_s + BLOCK / RATE + 1e-9
-    await pump.controller.close()
-    await client.aclose()  # type: ignore[attr-defined]
 
 
 async def test_a_pause_already_long_enough_ends_on_the_next_block_once_its_words_are_known(
-    server: ScriptedServer, whisper: WhisperTranscriber, quiet: object, speech: SpeechLibrary
+    server: ScriptedServer,
+    controllers: Controllers,
+    whisper: WhisperTranscriber,
+    quiet: object,
+    speech: SpeechLibrary,
 ) -> None:
-    pump, live, log, client = wire(server, whisper, quiet)
+    pump, live, log = wire(controllers, whisper, quiet)
     server.add(sse_reply(openai_stream(["ok"])))
     audio = compose(0.3, speech.say("What is the capital of France?"), 2.0).audio
     at = await _until_paused(pump, audio)
@@ -166,14 +171,16 @@ async def test_a_pause_already_long_enough_ends_on_the_next_block_once_its_words
     assert log.of(ev.SpeechEnded)
     transcript = await log.wait_for(ev.Transcript, timeout_s=60)
     assert "capital" in transcript.text.lower()
-    await pump.controller.close()
-    await client.aclose()  # type: ignore[attr-defined]
 
 
 async def test_fixed_hangover_and_no_speculation_keep_the_old_path(
-    server: ScriptedServer, whisper: WhisperTranscriber, quiet: object, speech: SpeechLibrary
+    server: ScriptedServer,
+    controllers: Controllers,
+    whisper: WhisperTranscriber,
+    quiet: object,
+    speech: SpeechLibrary,
 ) -> None:
-    pump, live, log, client = wire(server, whisper, quiet, speculate=False, adaptive=False)
+    pump, live, log = wire(controllers, whisper, quiet, speculate=False, adaptive=False)
     server.add(sse_reply(openai_stream(["ok"])))
     await speak(pump, compose(0.3, speech.say("What is the capital of France?"), 1.0).audio, 0)
     transcript = await log.wait_for(ev.Transcript, timeout_s=60)
@@ -181,5 +188,3 @@ async def test_fixed_hangover_and_no_speculation_keep_the_old_path(
     assert (stats.speculative_passes, stats.partial_passes, stats.final_passes) == (0, 0, 1)
     assert log.of(ev.PartialTranscript) == [] and "capital" in transcript.text.lower()
     assert silence(0).size == 0
-    await pump.controller.close()
-    await client.aclose()  # type: ignore[attr-defined]

@@ -35,7 +35,7 @@ from providers import (
     create_provider,
 )
 from providers.local_model import load_model
-from tests.support.local_llm import gemma_gguf, requires_llama
+from tests.support.local_llm import CountingEval, HoldWatch, gemma_gguf, requires_llama
 
 pytestmark = [requires_llama, pytest.mark.slow]
 HANG_S = 60  # generous bound: only a hang fails on time
@@ -60,26 +60,6 @@ def source() -> Iterator[LocalModelSource]:
     src.progress_seen = fractions  # type: ignore[attr-defined]
     yield src
     src.close()
-
-
-class CountingEval:
-    """Wraps ``Llama.eval`` to record when each evaluation started."""
-
-    def __init__(self, llama: Any) -> None:
-        self.llama = llama
-        self.original = llama.eval
-        self.starts: list[float] = []
-
-    def __call__(self, tokens: Any) -> Any:
-        self.starts.append(time.monotonic())
-        return self.original(tokens)
-
-    def __enter__(self) -> CountingEval:
-        self.llama.eval = self
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        del self.llama.eval  # the instance attribute: back to the method
 
 
 async def collect(stream: AsyncIterator[Any]) -> list[Any]:
@@ -366,6 +346,7 @@ async def test_a_hold_stops_token_evaluation_until_it_is_released(
     """While the user talks over the reply no token is computed (Whisper gets the cores);
     released, the same reply goes on."""
     provider = LocalProvider(source)
+    watch = HoldWatch(provider.generation_hold)
     model = await source.get()
     token = CancelToken()
     received: list[str] = []
@@ -377,25 +358,29 @@ async def test_a_hold_stops_token_evaluation_until_it_is_released(
                 if len(received) == 3:
                     release = provider.hold()
                     held_at = time.monotonic()
-                    await asyncio.sleep(0.6)
-                    during = [t for t in evals.starts if t > held_at]
+                    # The generation thread stops in the hold (after what was under way) ...
+                    assert await asyncio.to_thread(watch.parked.wait, HANG_S)
+                    during = evals.since(held_at)
+                    assert not watch.left.is_set()  # ... and stays there while held
                     release()
                     released_at = time.monotonic()
+                    assert await asyncio.to_thread(watch.left.wait, HANG_S)
     assert release is not None
-    assert len(during) <= 2, f"{len(during)} tokens evaluated while held"
-    assert [t for t in evals.starts if t > released_at], "generation did not go on"
+    assert during <= 2, f"{during} tokens evaluated while held"
+    assert evals.since(released_at), "generation did not go on"
     assert len(received) > 3 and provider.generation_hold.waits >= 1
 
 
 async def test_a_cancel_ends_a_held_generation_at_once(source: LocalModelSource) -> None:
     provider = LocalProvider(source)
+    watch = HoldWatch(provider.generation_hold)
     model = await source.get()
     token = CancelToken()
     provider.hold()  # never released: only the cancel may end it
     with CountingEval(model.llama) as evals:
         stream = provider.stream(request("Once upon a time", 200), token)
         consumer = asyncio.ensure_future(collect(stream))
-        await asyncio.sleep(0.4)
+        assert await asyncio.to_thread(watch.parked.wait, HANG_S)
         assert evals.starts == []  # held before the prompt was evaluated
         token.cancel("barge-in")
         with pytest.raises(StreamCancelled):

@@ -10,7 +10,8 @@ import pytest
 
 from audio.errors import AudioErrorKind, SpeechOutputError
 from audio.playback import ChunkStarted, PlaybackFailed, PlaybackIdle, PlayerEvent, SpeechPlayer
-from tests.support.fake_output_stream import FakeOutputStream, FakeSoundDevice
+from tests.support.fake_output_stream import FakeOutputStream
+from tests.support.fake_sounddevice import FakeSoundDevice
 
 RATE = 22_050
 BLOCK = RATE * 20 // 1000
@@ -35,6 +36,11 @@ class Recorder:
 
     def started(self) -> list[str]:
         return [event.text for event in self.events if isinstance(event, ChunkStarted)]
+
+    def heard(self) -> str:
+        """The texts of the chunks whose first sample reached the device (untitled ones
+        skipped): a chunk counts as heard once it started, even if stop() cut it short."""
+        return " ".join(text for text in self.started() if text)
 
 
 @pytest.fixture
@@ -63,7 +69,6 @@ async def test_chunks_play_in_order_sample_for_sample(fake_sd: FakeSoundDevice) 
         np.testing.assert_array_equal(sound(stream), np.concatenate([first, second]))
         assert stream.blocksize == BLOCK and stream.samplerate == RATE
         assert stream.latency == "low"
-        assert player.played_text == "one two"
         assert recorder.started() == ["one", "two"]
         assert [e.tag for e in recorder.events if isinstance(e, ChunkStarted)] == [1, 2]
         assert isinstance(recorder.events[-1], PlaybackIdle)
@@ -74,6 +79,8 @@ async def test_chunks_play_in_order_sample_for_sample(fake_sd: FakeSoundDevice) 
 async def test_stop_is_silent_within_one_block_and_drops_the_queue(
     player: SpeechPlayer, fake_sd: FakeSoundDevice
 ) -> None:
+    recorder = Recorder()
+    player.add_listener(recorder)
     player.enqueue(np.full(RATE * 5, 0.5, np.float32), "long")
     player.enqueue(np.full(RATE, 0.25, np.float32), "never heard")
     stream = fake_sd.last_stream
@@ -85,7 +92,8 @@ async def test_stop_is_silent_within_one_block_and_drops_the_queue(
     assert await asyncio.to_thread(stream.wait_for_blocks, at_stop + 6)
     # block at_stop may have been in flight when stop() returned; none after it
     assert not np.any(stream.samples(at_stop + 1))
-    assert player.played_text == "long"
+    assert recorder.heard() == "long"
+    assert not np.any(stream.samples() == 0.25)  # the queued chunk never reached the device
 
 
 async def test_pause_keeps_the_position_and_resume_continues(
@@ -105,35 +113,45 @@ async def test_pause_keeps_the_position_and_resume_continues(
     np.testing.assert_array_equal(sound(stream), audio)  # nothing lost, nothing repeated
 
 
-async def test_wait_idle_waits_through_a_pause(player: SpeechPlayer) -> None:
+async def test_wait_idle_waits_through_a_pause(
+    player: SpeechPlayer, fake_sd: FakeSoundDevice
+) -> None:
     player.enqueue(ramp(0.1), "short")
     player.pause()
     waiter = asyncio.create_task(player.wait_idle())
-    done, _ = await asyncio.wait({waiter}, timeout=0.3)
-    assert not done
+    stream = fake_sd.last_stream
+    # 15 paused blocks (0.3 s, three times the chunk) pass with the waiter still waiting.
+    assert await asyncio.to_thread(stream.wait_for_blocks, stream.block_count + 15)
+    assert not waiter.done()
     player.resume()
     await asyncio.wait_for(waiter, timeout=5)
 
 
-async def test_played_text_counts_a_chunk_once_it_started(
+async def test_a_chunk_is_announced_once_it_started(
     player: SpeechPlayer, fake_sd: FakeSoundDevice
 ) -> None:
-    assert player.played_text == ""
-    player.enqueue(ramp(0.04), "")  # untitled audio counts for nothing
-    player.enqueue(ramp(2.0), "first")
-    player.enqueue(ramp(0.5), "second")
+    recorder = Recorder()
+    player.add_listener(recorder)
+    player.enqueue(ramp(0.04, 0.01, 0.1), "")  # untitled audio counts for nothing
+    first = ramp(2.0, 0.2, 0.4)
+    player.enqueue(first, "first")
+    player.enqueue(ramp(0.5, 0.6, 0.8), "second")
     stream = fake_sd.last_stream
     assert await asyncio.to_thread(stream.wait_for_blocks, 6)
-    assert player.played_text == "first"
+    assert recorder.started() == ["", "first"]
     player.stop()
-    assert player.played_text == "first"  # heard is heard, even if cut short
-    player.reset_played()
-    assert player.played_text == ""
+    at_stop = stream.block_count
+    assert await asyncio.to_thread(stream.wait_for_blocks, at_stop + 3)
+    assert recorder.heard() == "first"  # heard is heard, even if cut short
+    played = sound(stream)
+    assert np.any(np.isin(played, first)) and not np.any(played > 0.5)  # never "second"
 
 
 async def test_stream_opens_lazily_and_closes_when_idle() -> None:
     fake_sd = FakeSoundDevice(speed=8.0)
     player = SpeechPlayer(RATE, sounddevice_module=fake_sd, idle_close_s=0.2)
+    recorder = Recorder()
+    player.add_listener(recorder)
     try:
         assert fake_sd.streams == [] and not player.stream_open
         player.enqueue(ramp(0.2), "a")
@@ -144,7 +162,8 @@ async def test_stream_opens_lazily_and_closes_when_idle() -> None:
         player.enqueue(ramp(0.2), "b")
         assert len(fake_sd.streams) == 2 and player.stream_open
         await asyncio.wait_for(player.wait_idle(), timeout=5)
-        assert player.played_text == "a b"
+        assert recorder.heard() == "a b"
+        np.testing.assert_array_equal(sound(fake_sd.streams[1]), ramp(0.2))
     finally:
         player.close()
     assert fake_sd.last_stream.closed
@@ -178,7 +197,7 @@ async def test_a_chunk_is_played_even_when_the_idle_closer_wins_the_race() -> No
 
 
 def test_no_output_device_is_an_actionable_error() -> None:
-    player = SpeechPlayer(RATE, sounddevice_module=FakeSoundDevice(devices_available=False))
+    player = SpeechPlayer(RATE, sounddevice_module=FakeSoundDevice(output_available=False))
     with pytest.raises(SpeechOutputError) as caught:
         player.enqueue(ramp(0.1), "x")
     assert caught.value.kind is AudioErrorKind.NO_DEVICE
@@ -226,10 +245,11 @@ async def test_a_vanishing_device_is_reported_not_a_crash(
     assert not player.stream_open
     with pytest.raises(SpeechOutputError):
         player.enqueue(ramp(0.1), "again")  # still gone
-    fake_sd.devices_available = True  # plugged back in
+    fake_sd.output_available = True  # plugged back in
     player.enqueue(ramp(0.1), "back")
     await asyncio.wait_for(player.wait_idle(), timeout=5)
-    assert player.played_text.endswith("back")
+    assert recorder.heard().endswith("back")
+    np.testing.assert_array_equal(sound(fake_sd.last_stream), ramp(0.1))
 
 
 async def test_a_failing_listener_does_not_stop_playback(
@@ -238,8 +258,11 @@ async def test_a_failing_listener_does_not_stop_playback(
     def broken(event: PlayerEvent) -> None:
         raise RuntimeError("listener bug")
 
+    recorder = Recorder()
     player.add_listener(broken)
+    player.add_listener(recorder)
     player.enqueue(ramp(0.1), "fine")
     await asyncio.wait_for(player.wait_idle(), timeout=5)
     assert fake_sd.last_stream.callback_error is None
-    assert player.played_text == "fine"
+    assert recorder.heard() == "fine"  # listeners after the broken one still hear
+    np.testing.assert_array_equal(sound(fake_sd.last_stream), ramp(0.1))

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
 import httpx
 import pytest
@@ -27,7 +27,6 @@ from providers import (
     TextDelta,
     UserMessage,
     create_provider,
-    new_http_client,
 )
 from tests.support.sse_server import (
     Drop,
@@ -44,18 +43,6 @@ KINDS = ["openai", "anthropic", "azure"]
 FAST = RetryPolicy(base_delay_s=0.01, max_delay_s=0.05, jitter=0.0, stale_timeout_s=5.0)
 REQUEST = ChatRequest(model="test-model", messages=[UserMessage("hello")])
 SANITY_S = 2.0  # generous: catches hangs, not a timing assertion
-
-
-@pytest.fixture
-def server() -> Iterator[ScriptedServer]:
-    with ScriptedServer() as scripted:
-        yield scripted
-
-
-@pytest.fixture
-async def client() -> AsyncIterator[httpx.AsyncClient]:
-    async with new_http_client() as shared:
-        yield shared
 
 
 def provider(

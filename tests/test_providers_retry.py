@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import AsyncIterator, Iterator
 
 import httpx
 import pytest
@@ -26,7 +25,6 @@ from providers import (
     TextDelta,
     UserMessage,
     create_provider,
-    new_http_client,
 )
 from providers.http_errors import error_for_status, retry_after_s, server_message
 from tests.support.sse_server import (
@@ -41,18 +39,6 @@ from tests.support.sse_server import (
 FAST = RetryPolicy(base_delay_s=0.01, max_delay_s=0.05, jitter=0.0, stale_timeout_s=5.0)
 REQUEST = ChatRequest(model="test-model", messages=[UserMessage("hello")])
 KEY = "sk-SECRET-0123456789abcdef"
-
-
-@pytest.fixture
-def server() -> Iterator[ScriptedServer]:
-    with ScriptedServer() as scripted:
-        yield scripted
-
-
-@pytest.fixture
-async def client() -> AsyncIterator[httpx.AsyncClient]:
-    async with new_http_client() as shared:
-        yield shared
 
 
 def provider(

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import httpx
@@ -31,7 +30,6 @@ from providers import (
     Usage,
     UserMessage,
     create_provider,
-    new_http_client,
 )
 from tests.support.sse_server import (
     Reply,
@@ -72,18 +70,6 @@ HISTORY = ChatRequest(
     ],
 )
 LONG_ARGS = json.dumps({"city": "San Francisco", "units": "metric", "note": "x" * 120})
-
-
-@pytest.fixture
-def server() -> Iterator[ScriptedServer]:
-    with ScriptedServer() as scripted:
-        yield scripted
-
-
-@pytest.fixture
-async def client() -> AsyncIterator[httpx.AsyncClient]:
-    async with new_http_client() as shared:
-        yield shared
 
 
 def provider(

@@ -35,11 +35,6 @@ SENTENCES = (
 TOLERANCE_S = 0.15
 
 
-@pytest.fixture(scope="module")
-def vad() -> SileroVad:
-    return SileroVad()
-
-
 Events = list[tuple[float, SegmentEvent]]
 Make = Callable[..., SpeechSegmenter]
 

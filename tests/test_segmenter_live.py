@@ -21,11 +21,6 @@ from tests.support.speech import SAMPLE_RATE_HZ, SpeechLibrary, compose
 BLOCK = 512
 
 
-@pytest.fixture(scope="module")
-def vad() -> SileroVad:
-    return SileroVad()
-
-
 def live(vad: SileroVad, **options: float) -> SpeechSegmenter:
     vad.reset()
     return SpeechSegmenter(vad, live_events=True, **options)  # type: ignore[arg-type]

@@ -1,4 +1,5 @@
-"""SpeculativeTranscriber with real Silero VAD and real Whisper tiny.en on real and espeak speech.
+"""Live transcription (the app's LiveTranscription and its SpeculativeTranscriber) with real
+Silero VAD and real Whisper tiny.en on real and espeak speech.
 
 The promise under test: transcribing at pauses and while speaking gives the
 same final text as transcribing each whole utterance at once, the pause's
@@ -10,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -19,22 +20,17 @@ import numpy.typing as npt
 import pytest
 from faster_whisper import decode_audio
 
+from app.agent import events as ev
+from app.agent.live_transcription import LiveOptions, LiveTranscription
 from audio.hallucination import CleanText
-from audio.segmenter import (
-    SpeechDiscarded,
-    SpeechEnded,
-    SpeechPaused,
-    SpeechProgress,
-    SpeechResumed,
-    SpeechSegmenter,
-    SpeechStarted,
-)
-from audio.speculative import PreparedTranscript, SpeculativeTranscriber
+from audio.segmenter import SegmentEvent, SpeechEnded, SpeechProgress, SpeechSegmenter
+from audio.speculative import SpeculativeTranscriber
 from audio.transcriber import WhisperTranscriber
 from audio.vad import SileroVad
 from providers.cancel import Cancelled, CancelToken
+from tests.support.recording_controller import HandedOver, RecordingController
 from tests.support.speech import SpeechLibrary, compose
-from tests.test_transcriber import ESPEAK_SENTENCES, word_error_rate, words
+from tests.support.wer import ESPEAK_SENTENCES, word_error_rate, words
 
 pytestmark = pytest.mark.slow
 
@@ -73,60 +69,55 @@ class CountingWorker:
         return future
 
 
-@pytest.fixture(scope="module")
-def whisper() -> Iterator[WhisperTranscriber]:
-    transcriber = WhisperTranscriber()
-    transcriber.start_loading()
-    yield transcriber
-    transcriber.close()
-
-
-@pytest.fixture(scope="module")
-def vad() -> SileroVad:
-    return SileroVad()
-
-
 class Run:
-    """Feeds audio through a live segmenter into a SpeculativeTranscriber, like the app does."""
+    """Feeds audio block by block through a live segmenter into the app's own
+    ``LiveTranscription`` (as ``InputPump`` does), with a recording controller behind it.
+
+    The hangover is the segmenter's fixed one (``adaptive=False``): these tests are about
+    what the passes read, not about when a pause ends the utterance."""
 
     def __init__(self, vad: SileroVad, worker: Any, **seg_options: Any) -> None:
         vad.reset()
-        self.seg = SpeechSegmenter(vad, live_events=True, **seg_options)
-        self.partials: list[tuple[int, str]] = []
-        self.spec = SpeculativeTranscriber(
-            worker, on_partial=lambda u, t: self.partials.append((u, t))
+        self.controller = RecordingController()
+        self.events: list[ev.Event] = []
+        self.live = LiveTranscription(
+            self.controller,  # type: ignore[arg-type]
+            SpeechSegmenter(vad, **seg_options),
+            worker,
+            emit=self.events.append,
+            options=LiveOptions(adaptive=False),
         )
-        self.ended: list[tuple[SpeechEnded, PreparedTranscript]] = []
         self.progress_events = 0
-        self._next = 1
+
+    @property
+    def spec(self) -> SpeculativeTranscriber:
+        return self.live.speculative
+
+    @property
+    def partials(self) -> list[tuple[int, str]]:
+        return [
+            (e.utterance_id, e.text) for e in self.events if isinstance(e, ev.PartialTranscript)
+        ]
+
+    @property
+    def ended(self) -> list[HandedOver]:
+        return self.controller.utterances
 
     async def feed(self, audio: np.ndarray, realtime: float = 0.0) -> None:
+        seg = self.live.segmenter
         usable = len(audio) // BLOCK * BLOCK
         for i in range(0, usable, BLOCK):
-            for event in self.seg.feed(audio[i : i + BLOCK]):
-                self.dispatch(event)
+            self._dispatch(seg.feed(audio[i : i + BLOCK]))
             await asyncio.sleep(realtime * BLOCK / RATE)
-        for event in self.seg.flush():
-            self.dispatch(event)
+        self._dispatch(seg.flush())
 
-    def dispatch(self, event: object) -> None:
-        if isinstance(event, SpeechStarted):
-            self.spec.started(self._next)
-            self._next += 1
-        elif isinstance(event, SpeechPaused):
-            self.spec.paused(event)
-        elif isinstance(event, SpeechResumed):
-            self.spec.resumed()
-        elif isinstance(event, SpeechProgress):
-            self.progress_events += 1
-            self.spec.progress(event)
-        elif isinstance(event, SpeechEnded):
-            self.ended.append((event, self.spec.ended(event)))
-        elif isinstance(event, SpeechDiscarded):
-            self.spec.discarded()
+    def _dispatch(self, events: list[SegmentEvent]) -> None:
+        for event in events:
+            self.progress_events += isinstance(event, SpeechProgress)
+            self.live.dispatch(event)
 
     async def finals(self) -> list[str]:
-        results = [await asyncio.wait_for(p.result(), 120) for _, p in self.ended]
+        results = [await asyncio.wait_for(u.prepared.result(), 120) for u in self.ended]
         return [r.text for r in results]
 
 
@@ -138,7 +129,7 @@ async def test_jfk_final_text_is_as_good_as_one_shot_per_utterance(
     await run.feed(audio)
     finals = await run.finals()
     assert run.ended and run.spec.stats.speculative_reused >= 1
-    one_shot = [(await whisper.transcribe(e.audio)).text for e, _ in run.ended]
+    one_shot = [(await whisper.transcribe(u.audio)).text for u in run.ended]
     # Word error against what was said, over the whole speech: no worse than each utterance
     # transcribed at once (tiny.en misreads a word here or there either way).
     ours, reference = (
@@ -161,7 +152,7 @@ async def test_a_resumed_pause_is_discarded_and_the_final_covers_everything(
     assert stats.speculative_discarded >= 1  # the pause after "Stop." was not the end
     assert stats.speculative_reused == 1  # the last pause was
     # Compared with the same utterance transcribed at once after the hangover (as before).
-    one_shot = (await whisper.transcribe(run.ended[0][0].audio)).text
+    one_shot = (await whisper.transcribe(run.ended[0].audio)).text
     assert word_error_rate(one_shot, final) <= 0.15, (one_shot, final)
     assert words(final)[:2] == ["stop", "what"] and "capital" in words(final)
 
@@ -216,7 +207,7 @@ async def test_pause_passes_read_espeak_as_well_as_one_shot(
         await run.feed(compose(0.4, speech.say(sentence), 0.9).audio)
         (final,) = await run.finals()
         assert run.spec.stats.speculative_reused == 1
-        one_shot = (await whisper.transcribe(run.ended[0][0].audio)).text
+        one_shot = (await whisper.transcribe(run.ended[0].audio)).text
         spec_rates.append(word_error_rate(sentence, final))
         one_shot_rates.append(word_error_rate(sentence, one_shot))
     mean = sum(spec_rates) / len(spec_rates)

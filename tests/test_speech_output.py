@@ -16,7 +16,7 @@ from audio.playback import SpeechPlayer
 from audio.sentence_chunker import CODE_NOTE
 from audio.speech_output import SpeechOutput
 from audio.tts import EspeakTts, PiperTts
-from tests.support.fake_output_stream import FakeSoundDevice
+from tests.support.fake_sounddevice import FakeSoundDevice
 
 pytestmark = pytest.mark.slow
 
@@ -24,13 +24,6 @@ REPLY = (
     "Here is the **plan**. Second, we check the [docs](https://example.com/a.b) "
     "carefully. Third, we ship it."
 )
-
-
-@pytest.fixture(scope="module")
-def piper() -> PiperTts:
-    voice = PiperTts()
-    voice.load()
-    return voice
 
 
 @dataclass
@@ -232,7 +225,7 @@ async def test_disabled_speech_is_a_no_op(piper: PiperTts) -> None:
 
 
 async def test_no_output_device_is_reported_once_and_the_turn_goes_on(piper: PiperTts) -> None:
-    rig = await make_rig(piper, sd=FakeSoundDevice(devices_available=False))
+    rig = await make_rig(piper, sd=FakeSoundDevice(output_available=False))
     speech = rig.speech
     try:
         await speech.wait_loaded()

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-import re
 import subprocess
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,43 +17,13 @@ from faster_whisper import decode_audio
 
 from audio.transcriber import Transcriber, Transcription, WhisperTranscriber
 from providers.cancel import Cancelled, CancelToken
+from tests.support.wer import ESPEAK_SENTENCES, word_error_rate, words
 
 pytestmark = pytest.mark.slow
 
 RATE = 16_000
-_NUMBERS = {"10": "ten", "42": "forty two"}
-
-# espeak-ng's robotic voice is harder than a person; tiny.en still gets these
-# nearly right. We require a mean word error rate of at most 15 % over them and
-# at most 30 % on any one.
-ESPEAK_SENTENCES = [
-    "Please set a timer for ten minutes.",
-    "What is the weather going to be like in London tomorrow afternoon?",
-    "Remind me to call my mother when I get home tonight.",
-    # (was "How many kilometers are there in a marathon?": tiny.en hears espeak's
-    # "in a marathon" as "on our network zone" on the 2026-12 builds, deterministically)
-    "How far is it from Paris to Berlin by train?",
-    "Stop talking and listen to me for a moment.",
-]
 MEAN_WER_MAX = 0.15
 ONE_WER_MAX = 0.30
-
-
-def words(text: str) -> list[str]:
-    tokens = re.sub(r"[^a-z0-9' ]", " ", text.lower()).split()
-    return " ".join(_NUMBERS.get(token, token) for token in tokens).split()
-
-
-def word_error_rate(reference: str, hypothesis: str) -> float:
-    """Levenshtein distance over words divided by the reference length."""
-    ref, hyp = words(reference), words(hypothesis)
-    row = list(range(len(hyp) + 1))
-    for i in range(1, len(ref) + 1):
-        diagonal, row[0] = row[0], i
-        for j in range(1, len(hyp) + 1):
-            substitution = diagonal + (ref[i - 1] != hyp[j - 1])
-            diagonal, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, substitution)
-    return row[len(hyp)] / max(1, len(ref))
 
 
 def test_word_error_rate_helper() -> None:
@@ -77,19 +48,14 @@ def transcriber() -> Iterator[WhisperTranscriber]:
     whisper.close()
 
 
-@pytest.fixture(scope="module")
-def jfk(jfk_flac: Path) -> np.ndarray:
-    return decode_audio(str(jfk_flac), sampling_rate=RATE)
-
-
 def test_it_is_a_transcriber(transcriber: WhisperTranscriber) -> None:
     assert isinstance(transcriber, Transcriber)
     assert transcriber.loaded
     assert transcriber.load_warning is None
 
 
-async def test_jfk(transcriber: WhisperTranscriber, jfk: np.ndarray) -> None:
-    result = await transcriber.transcribe(jfk)
+async def test_jfk(transcriber: WhisperTranscriber, jfk_audio: np.ndarray) -> None:
+    result = await transcriber.transcribe(jfk_audio)
     assert "ask not what your country can do for you" in " ".join(words(result.text))
     assert result.audio_duration_s == pytest.approx(11.0, abs=0.1)
     assert 0 < result.elapsed_s < 10
@@ -132,7 +98,7 @@ async def test_white_noise_is_empty(
 
 
 async def test_the_loop_stays_responsive_while_decoding(
-    transcriber: WhisperTranscriber, jfk: np.ndarray
+    transcriber: WhisperTranscriber, jfk_audio: np.ndarray
 ) -> None:
     ticks: list[float] = []
     running = True
@@ -146,7 +112,7 @@ async def test_the_loop_stays_responsive_while_decoding(
     await asyncio.sleep(0)
     # jfk once: twice over, its text compresses so well that Whisper's compression-ratio
     # check rejects the greedy pass and falls back to sampling (random words, a flaky test).
-    result = await transcriber.transcribe(jfk)
+    result = await transcriber.transcribe(jfk_audio)
     running = False
     await task
     assert "fellow americans" in result.text.lower()
@@ -171,10 +137,38 @@ class _CancelOnSegment(logging.Handler):
             self.token.cancel("barge-in")
 
 
+class _Decoding(logging.Handler):
+    """Set once the worker has decoded the first segment: the decode is really running."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.started = threading.Event()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if getattr(record, "segment_index", None) is not None:
+            self.started.set()
+
+
+@contextlib.contextmanager
+def watching_the_decode() -> Iterator[_Decoding]:
+    handler = _Decoding()
+    logger = logging.getLogger("audio.transcriber")
+    level = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG)
+    try:
+        yield handler
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+
+
 async def test_cancel_is_checked_between_segments(
-    transcriber: WhisperTranscriber, jfk: np.ndarray
+    transcriber: WhisperTranscriber, jfk_audio: np.ndarray
 ) -> None:
-    long_audio = np.concatenate([jfk, jfk, jfk])  # 33 s: two 30-s windows, two segments
+    long_audio = np.concatenate(
+        [jfk_audio, jfk_audio, jfk_audio]
+    )  # 33 s: two 30-s windows, two segments
     token = CancelToken()
     handler = _CancelOnSegment(token)
     logger = logging.getLogger("audio.transcriber")
@@ -186,7 +180,7 @@ async def test_cancel_is_checked_between_segments(
             await transcriber.transcribe(long_audio, token)
         # One worker, first in first out: had the cancelled job gone on to its second
         # segment, that would be logged before the next job's first one.
-        after = await transcriber.transcribe(jfk)
+        after = await transcriber.transcribe(jfk_audio)
     finally:
         logger.removeHandler(handler)
         logger.setLevel(level)
@@ -195,38 +189,43 @@ async def test_cancel_is_checked_between_segments(
 
 
 async def test_cancel_returns_at_once_and_frees_the_worker(
-    transcriber: WhisperTranscriber, jfk: np.ndarray
+    transcriber: WhisperTranscriber, jfk_audio: np.ndarray
 ) -> None:
     token = CancelToken()
-    job = asyncio.create_task(transcriber.transcribe(np.concatenate([jfk] * 3), token))
-    await asyncio.sleep(0.1)
+    with watching_the_decode() as decode:
+        # 33 s: two 30-s windows; cancel while the worker decodes the second one.
+        job = asyncio.create_task(transcriber.transcribe(np.concatenate([jfk_audio] * 3), token))
+        assert await asyncio.to_thread(decode.started.wait, 60)
+    assert not job.done()
     token.cancel("user spoke")
     cancelled_at = time.perf_counter()
     with pytest.raises(Cancelled):
         await job
     assert time.perf_counter() - cancelled_at < 0.1  # not after the decode finishes
-    result = await asyncio.wait_for(transcriber.transcribe(jfk), timeout=30)
+    result = await asyncio.wait_for(transcriber.transcribe(jfk_audio), timeout=30)
     assert "country" in result.text.lower()
 
 
 async def test_already_cancelled_token_never_reaches_the_model(
-    transcriber: WhisperTranscriber, jfk: np.ndarray
+    transcriber: WhisperTranscriber, jfk_audio: np.ndarray
 ) -> None:
     token = CancelToken()
     token.cancel("stale")
     with pytest.raises(Cancelled):
-        await transcriber.transcribe(jfk, token)
+        await transcriber.transcribe(jfk_audio, token)
 
 
 async def test_cancelling_the_task_stops_the_decode(
-    transcriber: WhisperTranscriber, jfk: np.ndarray
+    transcriber: WhisperTranscriber, jfk_audio: np.ndarray
 ) -> None:
-    job = asyncio.create_task(transcriber.transcribe(np.concatenate([jfk] * 3)))
-    await asyncio.sleep(0.1)
+    with watching_the_decode() as decode:
+        job = asyncio.create_task(transcriber.transcribe(np.concatenate([jfk_audio] * 3)))
+        assert await asyncio.to_thread(decode.started.wait, 60)
+    assert not job.done()
     job.cancel()
     with pytest.raises(asyncio.CancelledError):
         await job
-    result = await asyncio.wait_for(transcriber.transcribe(jfk), timeout=30)
+    result = await asyncio.wait_for(transcriber.transcribe(jfk_audio), timeout=30)
     assert isinstance(result, Transcription) and result.text
 
 

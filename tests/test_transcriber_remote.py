@@ -14,12 +14,10 @@ import wave
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 
 import httpx
 import numpy as np
 import pytest
-from faster_whisper import decode_audio
 
 from audio.errors import AudioErrorKind, TranscriptionError
 from audio.remote_transcriber import RemoteTranscriber
@@ -121,7 +119,7 @@ def script() -> Script:
 
 
 @pytest.fixture
-def server(script: Script) -> Iterator[str]:
+def whisper_api(script: Script) -> Iterator[str]:
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), make_handler(script))
     thread = threading.Thread(target=httpd.serve_forever, args=(0.02,), daemon=True)
     thread.start()
@@ -132,17 +130,17 @@ def server(script: Script) -> Iterator[str]:
 
 
 @pytest.fixture
-def speech(jfk_flac: Path) -> np.ndarray:
-    return decode_audio(str(jfk_flac), sampling_rate=RATE)[: RATE * 3]
+def jfk_3s(jfk_audio: np.ndarray) -> np.ndarray:
+    return jfk_audio[: RATE * 3]
 
 
 async def test_posts_a_multipart_wav_and_returns_the_text(
-    server: str, script: Script, speech: np.ndarray
+    whisper_api: str, script: Script, jfk_3s: np.ndarray
 ) -> None:
     async with httpx.AsyncClient() as client:
-        remote = RemoteTranscriber(server, api_key="sk-test", model="whisper-1", client=client)
+        remote = RemoteTranscriber(whisper_api, api_key="sk-test", model="whisper-1", client=client)
         assert isinstance(remote, Transcriber)
-        result = await remote.transcribe(speech)
+        result = await remote.transcribe(jfk_3s)
     assert result.text == "Turn on the lights."
     assert result.dropped is None
     assert result.audio_duration_s == pytest.approx(3.0)
@@ -151,33 +149,33 @@ async def test_posts_a_multipart_wav_and_returns_the_text(
     assert request.headers["authorization"] == "Bearer sk-test"
     assert request.fields == {"model": "whisper-1", "response_format": "json", "language": "en"}
     assert request.filename.endswith(".wav") and request.content_type == "audio/wav"
-    assert (request.wav_rate, request.wav_channels, request.wav_frames) == (RATE, 1, speech.size)
+    assert (request.wav_rate, request.wav_channels, request.wav_frames) == (RATE, 1, jfk_3s.size)
 
 
 async def test_no_key_sends_no_authorization(
-    server: str, script: Script, speech: np.ndarray
+    whisper_api: str, script: Script, jfk_3s: np.ndarray
 ) -> None:
     async with httpx.AsyncClient() as client:
-        remote = RemoteTranscriber(server + "/", api_key=None, model="small", client=client)
-        await remote.transcribe(speech)
+        remote = RemoteTranscriber(whisper_api + "/", api_key=None, model="small", client=client)
+        await remote.transcribe(jfk_3s)
     assert "authorization" not in script.requests[0].headers
 
 
-async def test_silence_is_not_sent(server: str, script: Script) -> None:
+async def test_silence_is_not_sent(whisper_api: str, script: Script) -> None:
     async with httpx.AsyncClient() as client:
-        remote = RemoteTranscriber(server, api_key=None, model="m", client=client)
+        remote = RemoteTranscriber(whisper_api, api_key=None, model="m", client=client)
         result = await remote.transcribe(np.zeros(RATE, np.float32))
     assert result.text == "" and result.dropped
     assert script.requests == []
 
 
 async def test_phantom_phrase_from_the_server_is_dropped_for_noise(
-    server: str, script: Script
+    whisper_api: str, script: Script
 ) -> None:
     script.body = b'{"text": "Thank you for watching!"}'
     noise = (np.random.default_rng(5).standard_normal(RATE * 2) * 0.1).astype(np.float32)
     async with httpx.AsyncClient() as client:
-        remote = RemoteTranscriber(server, api_key=None, model="m", client=client)
+        remote = RemoteTranscriber(whisper_api, api_key=None, model="m", client=client)
         result = await remote.transcribe(noise)
     assert result.text == ""
     assert result.dropped is not None and "no clear speech" in result.dropped
@@ -196,18 +194,18 @@ async def test_phantom_phrase_from_the_server_is_dropped_for_noise(
     ],
 )
 async def test_server_errors_become_actionable_transcription_errors(
-    server: str, script: Script, speech: np.ndarray, status: int, body: bytes, says: str
+    whisper_api: str, script: Script, jfk_3s: np.ndarray, status: int, body: bytes, says: str
 ) -> None:
     script.status, script.body = status, body
     async with httpx.AsyncClient() as client:
-        remote = RemoteTranscriber(server, api_key="k", model="m", client=client)
+        remote = RemoteTranscriber(whisper_api, api_key="k", model="m", client=client)
         with pytest.raises(TranscriptionError) as caught:
-            await remote.transcribe(speech)
+            await remote.transcribe(jfk_3s)
     assert caught.value.kind is AudioErrorKind.REMOTE
     assert says in str(caught.value)
 
 
-async def test_connection_refused_names_the_url(speech: np.ndarray) -> None:
+async def test_connection_refused_names_the_url(jfk_3s: np.ndarray) -> None:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
@@ -215,16 +213,18 @@ async def test_connection_refused_names_the_url(speech: np.ndarray) -> None:
     async with httpx.AsyncClient() as client:
         remote = RemoteTranscriber(url, api_key=None, model="m", client=client)
         with pytest.raises(TranscriptionError) as caught:
-            await remote.transcribe(speech)
+            await remote.transcribe(jfk_3s)
     assert "unreachable" in str(caught.value) and url in str(caught.value)
 
 
-async def test_cancel_closes_the_request(server: str, script: Script, speech: np.ndarray) -> None:
+async def test_cancel_closes_the_request(
+    whisper_api: str, script: Script, jfk_3s: np.ndarray
+) -> None:
     script.hold = True
     token = CancelToken()
     async with httpx.AsyncClient() as client:
-        remote = RemoteTranscriber(server, api_key=None, model="m", client=client)
-        job = asyncio.create_task(remote.transcribe(speech, token))
+        remote = RemoteTranscriber(whisper_api, api_key=None, model="m", client=client)
+        job = asyncio.create_task(remote.transcribe(jfk_3s, token))
         assert await asyncio.to_thread(script.arrived.wait, 5)
         token.cancel("user spoke again")
         cancelled_at = time.perf_counter()
@@ -234,10 +234,12 @@ async def test_cancel_closes_the_request(server: str, script: Script, speech: np
     assert await asyncio.to_thread(script.disconnected.wait, 5)
 
 
-async def test_timeout_is_reported(server: str, script: Script, speech: np.ndarray) -> None:
+async def test_timeout_is_reported(whisper_api: str, script: Script, jfk_3s: np.ndarray) -> None:
     script.hold = True
     async with httpx.AsyncClient() as client:
-        remote = RemoteTranscriber(server, api_key=None, model="m", client=client, timeout_s=0.3)
+        remote = RemoteTranscriber(
+            whisper_api, api_key=None, model="m", client=client, timeout_s=0.3
+        )
         with pytest.raises(TranscriptionError, match="did not answer within"):
-            await remote.transcribe(speech)
+            await remote.transcribe(jfk_3s)
     script.released.set()

@@ -9,23 +9,17 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from audio.capture import resample
 from audio.errors import AudioErrorKind, SpeechOutputError
 from audio.model_resolution import load_whisper_model
 from audio.transcriber import whisper_options
-from audio.tts import EspeakTts, PiperTts, Tts, bundled_voice_path, load_with_fallback, resample
+from audio.tts import EspeakTts, PiperTts, Tts, bundled_voice_path, load_with_fallback
 
 pytestmark = pytest.mark.slow
 
 
 def rms(audio: np.ndarray) -> float:
     return float(np.sqrt(np.mean(audio.astype(np.float64) ** 2)))
-
-
-@pytest.fixture(scope="module")
-def piper() -> PiperTts:
-    voice = PiperTts()
-    voice.load()
-    return voice
 
 
 @pytest.fixture

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from app.desktop.earcons import EARCONS, SAMPLE_RATE_HZ, EarconPlayer, asset_path, read_wav, render
+from tests.support.fake_sounddevice import FakeSoundDevice
 
 
 @pytest.mark.parametrize("name", sorted(EARCONS))
@@ -33,21 +34,6 @@ def test_start_rises_and_stop_falls() -> None:
         assert (second > first) is rising
 
 
-class FakeSoundDevice:
-    """Stands in for the sounddevice module (no sound card here); records play() calls."""
-
-    def __init__(self, fail: bool = False) -> None:
-        self.fail = fail
-        self.played: list[tuple[int, int, object]] = []
-        self.threads: list[str] = []
-
-    def play(self, data: np.ndarray, samplerate: int, device: object = None) -> None:
-        self.threads.append(threading.current_thread().name)
-        if self.fail:
-            raise RuntimeError("Error opening OutputStream: no default output device")
-        self.played.append((len(data), samplerate, device))
-
-
 def test_plays_off_the_calling_thread() -> None:
     sd = FakeSoundDevice()
     player = EarconPlayer(device="USB Headset", sounddevice=sd)
@@ -55,12 +41,12 @@ def test_plays_off_the_calling_thread() -> None:
     assert future is not None
     future.result(timeout=5)
     assert sd.played == [(len(render("start")), SAMPLE_RATE_HZ, "USB Headset")]
-    assert sd.threads[0] != threading.current_thread().name
+    assert sd.play_threads[0] != threading.current_thread().name
     player.close()
 
 
 def test_failure_is_silent_and_logged_once(caplog: pytest.LogCaptureFixture) -> None:
-    sd = FakeSoundDevice(fail=True)
+    sd = FakeSoundDevice(fail_play=True)
     player = EarconPlayer(sounddevice=sd)
     with caplog.at_level(logging.WARNING, logger="app.desktop.earcons"):
         first = player.play("start")

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import keyring
-import pytest
 from pytestqt.qtbot import QtBot
 
 from app.config.audio_devices import Device
@@ -14,19 +11,13 @@ from app.config.settings import Settings
 from app.desktop.gui import close_loop
 from app.desktop.settings.settings_dialog import SettingsDialog
 from app.desktop.settings.settings_pages import DEFAULT_DEVICE, NO_MIC
-from tests.support.models_server import ModelsServer, models_server
+from tests.support.models_server import ModelsServer
 
 DEVICES = [
     Device(0, "Built-in Microphone", 2, 0),
     Device(1, "USB Headset (hw:2,0)", 1, 2),
     Device(2, "HDMI Output", 0, 8),
 ]
-
-
-@pytest.fixture
-def server() -> Iterator[ModelsServer]:
-    with models_server() as state:
-        yield state
 
 
 def make(
@@ -177,12 +168,12 @@ def test_hotkey_explains_when_unavailable(qtbot: QtBot) -> None:
     assert reason in dialog.general.hotkey_note.text()
 
 
-def test_fetch_models_fills_the_model_list(qtbot: QtBot, server: ModelsServer) -> None:
-    server.routes["/v1/models"] = (200, {"data": [{"id": "qwen2.5"}, {"id": "llama3.2"}]})
+def test_fetch_models_fills_the_model_list(qtbot: QtBot, models_api: ModelsServer) -> None:
+    models_api.routes["/v1/models"] = (200, {"data": [{"id": "qwen2.5"}, {"id": "llama3.2"}]})
     dialog, _ = make(qtbot)
     p = dialog.provider
     p.preset.setCurrentIndex(p.preset.findData("custom"))
-    p.base_url.setText(server.url + "/v1")
+    p.base_url.setText(models_api.url + "/v1")
     p.api_key.setText("local-key")
     with qtbot.waitSignal(dialog.probe_done, timeout=5000):
         p.fetch.click()
@@ -191,14 +182,14 @@ def test_fetch_models_fills_the_model_list(qtbot: QtBot, server: ModelsServer) -
     assert p.model.currentText() == "llama3.2"
     assert "2 models found" in p.result.text()
     assert p.fetch.isEnabled()
-    assert server.requests[0][1]["authorization"] == "Bearer local-key"
+    assert models_api.requests[0][1]["authorization"] == "Bearer local-key"
 
 
-def test_test_connection_reports_a_rejected_key(qtbot: QtBot, server: ModelsServer) -> None:
-    server.routes["/v1/models"] = (401, {"error": "bad key"})
+def test_test_connection_reports_a_rejected_key(qtbot: QtBot, models_api: ModelsServer) -> None:
+    models_api.routes["/v1/models"] = (401, {"error": "bad key"})
     dialog, _ = make(qtbot)
     p = dialog.provider
-    p.base_url.setText(server.url + "/v1")
+    p.base_url.setText(models_api.url + "/v1")
     p.api_key.setText("sk-wrong")
     with qtbot.waitSignal(dialog.probe_done, timeout=5000):
         p.test.click()
@@ -206,17 +197,17 @@ def test_test_connection_reports_a_rejected_key(qtbot: QtBot, server: ModelsServ
     assert "rejected the API key (401)" in p.result.text()
 
 
-def test_probe_runs_as_a_task_on_the_qasync_loop(qtbot: QtBot, server: ModelsServer) -> None:
+def test_probe_runs_as_a_task_on_the_qasync_loop(qtbot: QtBot, models_api: ModelsServer) -> None:
     """In the app asyncio runs on Qt's loop (qasync): the probe must be a task there."""
     import asyncio
 
     import qasync
     from PySide6.QtWidgets import QApplication
 
-    server.routes["/v1/models"] = (200, {"data": [{"id": "m1"}]})
+    models_api.routes["/v1/models"] = (200, {"data": [{"id": "m1"}]})
     dialog, _ = make(qtbot)
     p = dialog.provider
-    p.base_url.setText(server.url + "/v1")
+    p.base_url.setText(models_api.url + "/v1")
     results: list[object] = []
     dialog.probe_done.connect(lambda which, result: results.append(result))
 

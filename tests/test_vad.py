@@ -6,7 +6,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from faster_whisper import decode_audio
 from faster_whisper.vad import get_vad_model
 
 from audio.errors import AudioErrorKind, CaptureError
@@ -15,14 +14,9 @@ from tests.support.speech import silence, white_noise
 
 
 @pytest.fixture(scope="module")
-def vad() -> SileroVad:
-    return SileroVad()
-
-
-@pytest.fixture(scope="module")
-def jfk(jfk_flac: Path) -> np.ndarray:
-    audio = decode_audio(str(jfk_flac), sampling_rate=16000)
-    return audio[: len(audio) // FRAME_SAMPLES * FRAME_SAMPLES]
+def jfk(jfk_audio: np.ndarray) -> np.ndarray:
+    """Whole frames of it (the batch model takes no partial frame)."""
+    return jfk_audio[: len(jfk_audio) // FRAME_SAMPLES * FRAME_SAMPLES]
 
 
 def stream(vad: SileroVad, audio: np.ndarray) -> np.ndarray:

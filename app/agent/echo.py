@@ -7,21 +7,17 @@ interrupt the reply. We compare it with what was spoken recently.
 
 from __future__ import annotations
 
-import re
-
 from rapidfuzz import fuzz
+
+from audio.text_norm import normalise
 
 MIN_WORDS = 3  # shorter utterances ("stop", "wait") are always taken as the user's
 THRESHOLD = 80.0
 
 
-def _normalise(text: str) -> str:
-    return " ".join(re.sub(r"[^\w\s']", " ", text.lower()).split())
-
-
 def is_self_echo(transcript: str, recently_spoken: str) -> bool:
-    heard = _normalise(transcript)
-    spoken = _normalise(recently_spoken)
+    heard = normalise(transcript)
+    spoken = normalise(recently_spoken)
     if not spoken or len(heard.split()) < MIN_WORDS:
         return False
     return fuzz.partial_ratio(heard, spoken) >= THRESHOLD

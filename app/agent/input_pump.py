@@ -47,10 +47,6 @@ class InputPump:
         # Speculative transcription and partials while speaking (hands-free); None: off.
         self.live = live
 
-    @property
-    def push_to_talk_held(self) -> bool:
-        return self._ptt.recording
-
     def set_hands_free(self, on: bool) -> None:
         if on != self.hands_free:
             self.hands_free = on

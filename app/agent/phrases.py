@@ -16,7 +16,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
-from audio.hallucination import normalise
+from audio.text_norm import words as text_words
 
 BACKCHANNELS: tuple[str, ...] = (
     "uh-huh", "uh huh", "uhhuh", "uh-uh", "mm-hmm", "mm hmm", "mmhmm", "mhm", "mm", "mmm",
@@ -43,7 +43,7 @@ class Phrases:
 
     def classify(self, transcript: str) -> Kind | None:
         """``BACKCHANNEL`` / ``STOP`` when the whole transcript is such phrases, else None."""
-        words = normalise(transcript).split()
+        words = text_words(transcript)
         if not words:
             return None
         backchannels = _phrase_words(self.backchannels)
@@ -58,7 +58,7 @@ class Phrases:
 
 
 def _phrase_words(phrases: Iterable[str]) -> frozenset[tuple[str, ...]]:
-    return frozenset(tuple(w) for w in (normalise(p).split() for p in phrases) if w)
+    return frozenset(tuple(w) for w in (text_words(p) for p in phrases) if w)
 
 
 def _covered(words: list[str], phrases: frozenset[tuple[str, ...]]) -> bool:

@@ -42,10 +42,6 @@ class Turn:
     speech_end_at: float | None = None  # monotonic: end of the user's speech
     transcript_at: float | None = None
 
-    @property
-    def done(self) -> bool:
-        return self.task is not None and self.task.done()
-
 
 @dataclass
 class TurnSettings:

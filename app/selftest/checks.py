@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import re
 import sys
 import tempfile
 import time
@@ -46,15 +45,13 @@ class SelfTestContext:
             self.transcriber.close()
 
 
-def _normalise(text: str) -> str:
-    return " ".join(re.sub(r"[^a-z0-9' ]+", " ", text.lower()).split())
-
-
 def similarity(expected: str, heard: str) -> float:
     """0-100: how closely ``heard`` matches ``expected``, ignoring case and punctuation."""
     from rapidfuzz import fuzz
 
-    return float(fuzz.ratio(_normalise(expected), _normalise(heard)))
+    from audio.text_norm import normalise
+
+    return float(fuzz.ratio(normalise(expected), normalise(heard)))
 
 
 def _require_transcriber(ctx: SelfTestContext) -> Any:
@@ -184,7 +181,7 @@ async def check_transcribe(ctx: SelfTestContext) -> str:
 
 async def check_tts(ctx: SelfTestContext) -> str:
     """The Piper voice speaks a sentence, and Whisper hears that sentence in it."""
-    from audio.capture import Resampler
+    from audio.capture import resample
     from audio.tts import PiperTts
 
     tts = PiperTts()
@@ -198,7 +195,7 @@ async def check_tts(ctx: SelfTestContext) -> str:
     audio = np.concatenate(chunks)
     duration_s = len(audio) / tts.sample_rate_hz
     transcriber = _require_transcriber(ctx)
-    resampled = Resampler(tts.sample_rate_hz).process(np.concatenate([audio, np.zeros(512)]))
+    resampled = resample(audio, tts.sample_rate_hz, 16000)
     heard = (await transcriber.transcribe(resampled)).text
     if similarity(TTS_SENTENCE, heard) < MIN_SIMILARITY:
         raise SelfTestFailure(

@@ -34,7 +34,7 @@ from audio.sentence_chunker import SentenceChunker
 from audio.speech_output import SpeechOutput
 from audio.transcriber import WhisperTranscriber, whisper_options
 from audio.tts import PiperTts
-from tests.support.fake_output_stream import FakeSoundDevice
+from tests.support.fake_sounddevice import FakeSoundDevice
 
 ROOT = Path(__file__).resolve().parents[2]
 JFK = ROOT.parent / "shared" / "data" / "jfk.flac"

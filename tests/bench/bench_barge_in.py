@@ -31,7 +31,6 @@ import argparse
 import json
 import math
 import multiprocessing
-import os
 import statistics
 import subprocess
 import sys
@@ -42,20 +41,13 @@ from typing import Any
 
 import numpy as np
 
+from tests.support.barge_in_script import INTERRUPTIONS, QUESTION, load
 from tests.support.speech import SpeechLibrary, compose, cough, white_noise, write_wav
 from tests.support.sse_server import ScriptedServer, Stall, openai_stream, sse_reply
 
 ROOT = Path(__file__).resolve().parents[2]
 HANGOVER_S = 0.5
 GOAL_S = 0.60
-QUESTION = "Tell me a long story about a dragon."
-INTERRUPTIONS = [
-    "Stop. What is the capital of France?",
-    "Actually, what time is it in Tokyo right now?",
-    "Hold on. How tall is Mount Everest?",
-    "No, stop. Set a timer for five minutes.",
-    "Wait. Tell me about cats instead.",
-]
 MODES = {
     "speculative+adaptive": [],
     "speculative+fixed": ["--fixed-hangover"],
@@ -137,11 +129,6 @@ def noise_run(path: Path, flags: list[str]) -> int:
 def spin() -> None:
     while True:
         pass
-
-
-def load() -> str:
-    one, five, fifteen = os.getloadavg()
-    return f"load average {one:.2f} {five:.2f} {fifteen:.2f} on {os.cpu_count()} cores"
 
 
 def main() -> None:

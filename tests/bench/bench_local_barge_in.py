@@ -24,7 +24,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from tests.bench.bench_barge_in import INTERRUPTIONS, QUESTION, load
+from tests.support.barge_in_script import INTERRUPTIONS, QUESTION, load
 from tests.support.local_llm import gemma_gguf
 from tests.support.speech import Composition, SpeechLibrary, compose, write_wav
 

@@ -1,5 +1,12 @@
 """Builds an AgentController against a real ScriptedServer and records its events.
 
+Tests take the ``controllers`` fixture and call it like ``make_controller``
+without the server (``controller, log = controllers(transcriber=..., speech=...)``);
+every controller it made is closed, and its HTTP client with it, when the test
+ends, also when an assertion failed half-way (no task or socket leaks into the
+next test). ``on_teardown`` adds more clean-up, run first (e.g. closing a
+``LiveTranscription``).
+
 The provider is the real one talking HTTP to the local server; the
 transcriber is the real Whisper model (loaded once per session); speech output
 is the real ``SpeechOutput`` with the fake output stream (no sound card here),
@@ -9,16 +16,15 @@ or turned off.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import pytest
 
 from app.agent import events as ev
 from app.agent.controller import AgentController
 from app.agent.tools import ToolRegistry, build_default_registry
-from audio.transcriber import WhisperTranscriber
 from providers import ProviderConfig, RetryPolicy, create_provider, new_http_client
 from tests.support.sse_server import ScriptedServer
 
@@ -103,13 +109,54 @@ def make_controller(
     return controller, log, client
 
 
-@pytest.fixture(scope="module")
-def whisper() -> Iterator[WhisperTranscriber]:
-    """The real Whisper model, loaded once per test module (a module may define its own)."""
-    transcriber = WhisperTranscriber()
-    transcriber.start_loading()
-    yield transcriber
-    transcriber.close()
+class Controllers(Protocol):
+    """The ``controllers`` fixture: ``make_controller`` on the test's server, closed for you."""
+
+    def __call__(
+        self,
+        *,
+        transcriber: Any,
+        speech: Any,
+        kind: str = "openai",
+        tools: ToolRegistry | None = None,
+        barge_in: bool = True,
+        retry: RetryPolicy | None = None,
+    ) -> tuple[AgentController, EventLog]: ...
+
+    def on_teardown(self, cleanup: Callable[[], object]) -> None: ...
+
+
+class _Controllers:
+    def __init__(self, server: ScriptedServer) -> None:
+        self._server = server
+        self.made: list[tuple[AgentController, Any]] = []
+        self.cleanups: list[Callable[[], object]] = []
+
+    def __call__(self, **options: Any) -> tuple[AgentController, EventLog]:
+        controller, log, client = make_controller(self._server, **options)
+        self.made.append((controller, client))
+        return controller, log
+
+    def on_teardown(self, cleanup: Callable[[], object]) -> None:
+        self.cleanups.append(cleanup)
+
+    async def close(self) -> None:
+        for cleanup in reversed(self.cleanups):
+            result = cleanup()
+            if asyncio.iscoroutine(result):
+                await result
+        for controller, client in reversed(self.made):
+            await controller.close()
+            await client.aclose()
+
+
+@pytest.fixture
+async def controllers(server: ScriptedServer) -> AsyncIterator[Controllers]:
+    made = _Controllers(server)
+    try:
+        yield made
+    finally:
+        await made.close()
 
 
 @pytest.fixture
@@ -121,9 +168,3 @@ def quiet() -> object:
 
     tts = PiperTts()
     return SpeechOutput(tts, SpeechPlayer(tts.sample_rate_hz), enabled=False)
-
-
-@pytest.fixture
-def server() -> Iterator[ScriptedServer]:
-    with ScriptedServer() as s:
-        yield s

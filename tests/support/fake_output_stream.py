@@ -1,6 +1,7 @@
-"""A stand-in for the ``sounddevice`` module's output side, for machines without a sound card.
+"""The output stream of the fake ``sounddevice`` (``tests.support.fake_sounddevice``).
 
-``FakeSoundDevice.OutputStream`` behaves like PortAudio's callback mode: once
+``FakeSoundDevice().OutputStream(...)`` makes a ``FakeOutputStream``, which behaves
+like PortAudio's callback mode: once
 started, its own thread calls ``callback(outdata, frames, time, status)`` with
 a zeroed ``(frames, channels)`` float32 block at real-time pace (or ``speed``
 times faster) and records what the callback wrote, numbered, so tests can say
@@ -14,28 +15,14 @@ from __future__ import annotations
 import threading
 import types
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from tests.support.fake_sounddevice import CallbackAbort, CallbackFlags, CallbackStop
 
-class PortAudioError(Exception):
-    """Same name as ``sounddevice.PortAudioError``."""
-
-
-class CallbackStop(Exception):
-    pass
-
-
-class CallbackAbort(Exception):
-    pass
-
-
-class _Status:
-    """``sounddevice.CallbackFlags`` with no flag set: falsy."""
-
-    def __bool__(self) -> bool:
-        return False
+if TYPE_CHECKING:
+    from tests.support.fake_sounddevice import FakeSoundDevice
 
 
 class FakeOutputStream:
@@ -114,7 +101,7 @@ class FakeOutputStream:
 
     def lose_device(self) -> None:
         """Simulate unplugging: callbacks stop, then ``finished_callback`` runs."""
-        self._owner.devices_available = False
+        self._owner.output_available = False
         self._halt.set()
 
     # -- the PortAudio thread --------------------------------------------------------------
@@ -129,7 +116,7 @@ class FakeOutputStream:
                 # reads the samples once the player says it is idle sees the last block too.
                 with self._cond:
                     try:
-                        self._callback(outdata, self.blocksize, timing, _Status())
+                        self._callback(outdata, self.blocksize, timing, CallbackFlags())
                     except (CallbackStop, CallbackAbort):
                         break
                     except BaseException as exc:  # PortAudio would abort the stream
@@ -142,37 +129,3 @@ class FakeOutputStream:
             self.active = False
             if self._finished_callback is not None:
                 self._finished_callback()
-
-
-class FakeSoundDevice:
-    """Module-like object: pass it as ``sounddevice_module``."""
-
-    PortAudioError = PortAudioError
-    CallbackStop = CallbackStop
-    CallbackAbort = CallbackAbort
-
-    def __init__(self, *, speed: float = 1.0, devices_available: bool = True) -> None:
-        self.speed = speed
-        self.devices_available = devices_available
-        self.fail_start: BaseException | None = None
-        self.streams: list[FakeOutputStream] = []
-        self._lock = threading.Lock()
-        self._opened = threading.Condition(self._lock)
-
-    def OutputStream(self, **kwargs: Any) -> FakeOutputStream:
-        if not self.devices_available:
-            raise PortAudioError("Error querying device -1")
-        stream = FakeOutputStream(self, **kwargs)
-        with self._opened:
-            self.streams.append(stream)
-            self._opened.notify_all()
-        return stream
-
-    @property
-    def last_stream(self) -> FakeOutputStream:
-        with self._lock:
-            return self.streams[-1]
-
-    def wait_for_streams(self, count: int, timeout_s: float = 5.0) -> bool:
-        with self._opened:
-            return self._opened.wait_for(lambda: len(self.streams) >= count, timeout_s)

@@ -1,9 +1,11 @@
-"""A stand-in for the ``sounddevice`` module: a microphone that replays an array.
+"""A stand-in for the ``sounddevice`` module: a microphone that replays an array, a
+speaker that records what it was given (``fake_output_stream``), and ``play()``.
 
-There is no sound card here, so capture tests inject ``FakeSoundDevice`` where
-the app would pass the real module. It implements what ``audio`` uses —
+There is no sound card here, so tests inject ``FakeSoundDevice`` where the app
+would pass the real module. It implements what ``audio`` and the earcons use —
 ``query_devices``, ``query_hostapis``, ``check_input_settings``, ``default``,
-``InputStream``, ``PortAudioError``, ``CallbackFlags`` — and drives the stream
+``InputStream``, ``OutputStream``, ``play``, ``PortAudioError``,
+``CallbackFlags`` — and drives the input stream
 callback the way PortAudio does: from its own thread, with the real signature
 ``callback(indata, frames, time, status)``, reusing one ``indata`` buffer
 (so code that forgets to copy is caught), calling ``finished_callback`` when
@@ -22,6 +24,16 @@ Knobs (plain attributes; change them between opens to script a restart):
   its own (``finished_callback``, ``active`` False, and ``abort``/``stop``/
   ``close`` then raise ``PortAudioError``, as ALSA does for a vanished device);
   ``"stall"`` stops the callbacks while the stream still claims to be active.
+- ``overrun_every``: every n-th callback carries an ``input_overflow`` status
+  (PortAudio dropped input; the stream goes on).
+- Output: ``output_available`` False makes opening an ``OutputStream`` fail as
+  on a machine without speakers (``FakeOutputStream.lose_device()`` sets it);
+  ``fail_start`` is raised by the next ``OutputStream.start()``.
+- ``play(data, samplerate, device)`` records ``(len(data), samplerate, device)``
+  in ``played`` and the calling thread's name in ``play_threads``;
+  ``fail_play`` makes it raise as without an output device.
+
+``streams`` lists every stream opened, input and output, in order.
 """
 
 from __future__ import annotations
@@ -32,7 +44,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from types import SimpleNamespace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
@@ -42,6 +54,9 @@ PA_INVALID_SAMPLE_RATE = -9997
 PA_INVALID_DEVICE = -9996
 PA_DEVICE_UNAVAILABLE = -9985
 PA_UNANTICIPATED_HOST_ERROR = -9999
+
+if TYPE_CHECKING:
+    from tests.support.fake_output_stream import FakeOutputStream
 
 
 class PortAudioError(Exception):
@@ -121,7 +136,7 @@ class FakeInputStream:
         self._active = False
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        owner.streams.append(self)
+        owner._opened_stream(self)
 
     @property
     def active(self) -> bool:
@@ -181,6 +196,9 @@ class FakeInputStream:
                     if wait > 0 and self._stop.wait(wait):
                         break
                 status = CallbackFlags()
+                every = owner.overrun_every
+                if every is not None and (self.callbacks + 1) % every == 0:
+                    status.input_overflow = True
                 if unplug_at is not None and done + n >= unplug_at:
                     if owner.unplug == "stall":
                         self._stop.wait()
@@ -222,6 +240,9 @@ class FakeSoundDevice:
         busy: bool = False,
         unplug_after_s: float | None = None,
         unplug: str = "finish",
+        overrun_every: int | None = None,
+        output_available: bool = True,
+        fail_play: bool = False,
     ) -> None:
         self.audio = audio
         self.audio_rate_hz = audio_rate_hz
@@ -230,13 +251,49 @@ class FakeSoundDevice:
         self.busy = busy
         self.unplug_after_s = unplug_after_s
         self.unplug = unplug
-        self.streams: list[FakeInputStream] = []
+        self.overrun_every = overrun_every
+        self.output_available = output_available
+        self.fail_start: BaseException | None = None
+        self.fail_play = fail_play
+        self.played: list[tuple[int, int, object]] = []
+        self.play_threads: list[str] = []
+        self.streams: list[FakeInputStream | FakeOutputStream] = []
+        self._opened = threading.Condition()
         first_input = next((i for i, d in enumerate(self.devices) if d.max_input_channels), -1)
         first_output = next((i for i, d in enumerate(self.devices) if d.max_output_channels), -1)
         self.default = SimpleNamespace(device=[first_input, first_output])
 
     def InputStream(self, **kwargs: Any) -> FakeInputStream:
         return FakeInputStream(self, **kwargs)
+
+    def OutputStream(self, **kwargs: Any) -> FakeOutputStream:
+        from tests.support.fake_output_stream import FakeOutputStream
+
+        if not self.output_available:
+            raise PortAudioError("Error querying device -1", PA_INVALID_DEVICE)
+        stream = FakeOutputStream(self, **kwargs)
+        self._opened_stream(stream)
+        return stream
+
+    def play(self, data: npt.NDArray[np.float32], samplerate: int, device: object = None) -> None:
+        self.play_threads.append(threading.current_thread().name)
+        if self.fail_play:
+            raise PortAudioError("Error opening OutputStream: no default output device")
+        self.played.append((len(data), samplerate, device))
+
+    @property
+    def last_stream(self) -> Any:
+        with self._opened:
+            return self.streams[-1]
+
+    def wait_for_streams(self, count: int, timeout_s: float = 5.0) -> bool:
+        with self._opened:
+            return self._opened.wait_for(lambda: len(self.streams) >= count, timeout_s)
+
+    def _opened_stream(self, stream: FakeInputStream | FakeOutputStream) -> None:
+        with self._opened:
+            self.streams.append(stream)
+            self._opened.notify_all()
 
     def _info(self, index: int) -> dict[str, Any]:
         d = self.devices[index]

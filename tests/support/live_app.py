@@ -7,6 +7,9 @@ the Qt event loop, as in the app. Only two parts are handed in: the Whisper
 model (loaded once per test module) and the microphone, a ``CueMicrophone``
 that replays audio through the real ``MicrophoneSource`` callback path.
 
+- ``desktop_env`` (fixture; a module applies it with ``pytest.mark.usefixtures``): no
+  X display (so no global hotkey thread) and a private socket directory for the
+  single-instance server, so a Harken running elsewhere on this machine is left alone.
 - ``qt_async`` (fixture) → ``QtAsync.run(coro, timeout_s)``: run a scenario
   coroutine on a new qasync loop, the way ``harken`` runs (``app.desktop.gui.run_on``);
   errors the loop could not deliver (a task that died unobserved) fail the test.
@@ -18,8 +21,9 @@ that replays audio through the real ``MicrophoneSource`` callback path.
   without sleeping, for a condition re-checked whenever the window could have
   changed (controller events, conversation redraws, state changes);
   ``quit()`` triggers Harken → Quit and returns ``_main``'s exit code.
-- ``SharedWhisper``: a real ``WhisperTranscriber`` whose ``close()`` (called by
-  the app on quit) leaves the model loaded for the module's next test.
+- ``SharedWhisper`` (from ``audio_models``; the ``shared_whisper`` fixture): a real
+  ``WhisperTranscriber`` whose ``close()`` (called by the app on quit) leaves the
+  model loaded for the module's next test.
 
 (PYTEST_DONT_REWRITE: test modules import this before registering it as a plugin.)
 """
@@ -29,6 +33,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Coroutine, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, TypeVar
 
 import numpy as np
@@ -74,6 +79,16 @@ class QtAsync:
             if pending:
                 loop.run_until_complete(asyncio.wait(pending, timeout=5))
             gui.close_loop(loop)
+
+
+@pytest.fixture
+def desktop_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.delenv("DISPLAY", raising=False)
+    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+    monkeypatch.delenv("HARKEN_DEBUG_DUMP", raising=False)
+    sockets = tmp_path / "sockets"
+    sockets.mkdir()
+    monkeypatch.setenv("TMPDIR", str(sockets))
 
 
 @pytest.fixture
@@ -137,16 +152,6 @@ class CueMicrophone(FakeSoundDevice):
         audio[start:] = clip
         self.audio = audio
         return len(audio)
-
-
-class SharedWhisper(WhisperTranscriber):
-    """The real model, kept loaded across the app restarts of one test module."""
-
-    def close(self) -> None:  # the app closes its transcriber on quit; the fixture does
-        pass
-
-    def dispose(self) -> None:
-        super().close()
 
 
 @dataclass

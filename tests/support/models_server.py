@@ -1,4 +1,7 @@
-"""A real HTTP server on 127.0.0.1:0 answering model-list GETs, for probe and dialog tests."""
+"""A real HTTP server on 127.0.0.1:0 answering model-list GETs, for probe and dialog tests.
+
+A pytest plugin too (``tests/conftest.py``): ``models_api`` is a running ``ModelsServer``.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +12,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
 
 
 @dataclass
@@ -56,3 +61,9 @@ def dead_url() -> str:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     return f"http://127.0.0.1:{port}/v1"
+
+
+@pytest.fixture
+def models_api() -> Iterator[ModelsServer]:
+    with models_server() as state:
+        yield state

@@ -15,6 +15,10 @@ Usage::
         ...  # POST to f"{server.url}/v1/chat/completions"
         server.requests[0].json()["messages"]
         server.wait_for_disconnect(timeout_s=2)   # perf_counter of the hang-up
+
+As a pytest plugin (registered in ``tests/conftest.py``) it gives every test
+``server`` (a fresh ``ScriptedServer``) and ``client`` (an httpx client made
+like the app's, closed after the test).
 """
 
 from __future__ import annotations
@@ -28,12 +32,15 @@ import socketserver
 import struct
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
+
+import httpx
+import pytest
 
 # The script vocabulary lives in sse_scripts; it is re-exported so that tests
 # import everything from this one module.
@@ -370,3 +377,17 @@ def hanging_connect_url() -> Iterator[str]:
     finally:
         filler.close()
         listener.close()
+
+
+@pytest.fixture
+def server() -> Iterator[ScriptedServer]:
+    with ScriptedServer() as scripted:
+        yield scripted
+
+
+@pytest.fixture
+async def client() -> AsyncIterator[httpx.AsyncClient]:
+    from providers import new_http_client
+
+    async with new_http_client() as shared:
+        yield shared

@@ -102,10 +102,6 @@ class HistorySidebar(QWidget):
     def sizeHint(self) -> QSize:
         return QSize(250, 600)
 
-    @property
-    def current_id(self) -> int | None:
-        return self._current
-
     def set_current(self, conversation_id: int | None) -> None:
         self._current = conversation_id
         self._select(conversation_id)

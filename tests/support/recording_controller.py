@@ -1,0 +1,56 @@
+"""The controller's side of ``LiveTranscription``, recording what it is handed.
+
+Transcription tests drive the real ``LiveTranscription`` (its dispatch of the
+segmenter's events, its utterance numbering, its partial-transcript events)
+without the agent behind it: ``RecordingController`` numbers utterances like
+``AgentController.next_utterance_id`` and keeps every utterance handed over,
+with the ``PreparedTranscript`` whose result is the final text.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+
+@dataclass(frozen=True, eq=False)
+class HandedOver:
+    """One ``utterance(...)`` call: the audio, its span, its id and the prepared transcript."""
+
+    audio: npt.NDArray[np.float32]
+    start_s: float
+    end_s: float
+    utterance_id: int | None
+    prepared: Any
+
+
+@dataclass
+class RecordingController:
+    onsets_s: list[float] = field(default_factory=list)
+    utterances: list[HandedOver] = field(default_factory=list)
+    discarded: int = 0
+    _next: int = 1
+
+    def next_utterance_id(self) -> int:
+        utterance_id, self._next = self._next, self._next + 1
+        return utterance_id
+
+    def speech_started(self, at_s: float = 0.0) -> None:
+        self.onsets_s.append(at_s)
+
+    def utterance(
+        self,
+        audio: npt.NDArray[np.float32],
+        *,
+        start_s: float = 0.0,
+        end_s: float = 0.0,
+        utterance_id: int | None = None,
+        prepared: Any = None,
+    ) -> None:
+        self.utterances.append(HandedOver(audio, start_s, end_s, utterance_id, prepared))
+
+    def speech_discarded(self) -> None:
+        self.discarded += 1
