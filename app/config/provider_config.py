@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from app.config.base_url import base_url_problem
 from app.config.settings import API_KEY_ENV, Resolved, preset
 from providers import (
     INSTALL_COMMAND,
@@ -76,6 +77,9 @@ def check_usable(resolved: Resolved, config: ProviderConfig) -> None:
     if not config.base_url:
         what = "the Azure OpenAI endpoint" if kind == "azure" else "a base URL"
         raise ConfigError(f"no provider configured: give {what} with --base-url")
+    problem = base_url_problem(config.base_url)
+    if problem:
+        raise ConfigError(problem)
     if not config.model:
         hint = " (for Azure, the deployment name)" if kind == "azure" else ""
         raise ConfigError(f"no model configured: pass --model{hint}")
