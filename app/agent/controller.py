@@ -282,6 +282,7 @@ class AgentController:
     def _start(self, turn: Turn) -> None:
         self._turn = turn
         self._unpause()
+        self._runner.begin(turn)
         self._emit(ev.TurnStarted(turn_id=turn.id, text=turn.text, source=turn.source))
         task = asyncio.get_running_loop().create_task(self._run(turn), name=f"turn-{turn.id}")
         turn.task = task
