@@ -21,6 +21,7 @@ from typing import Any, TypeVar
 from app.config import paths
 from app.config.logging_setup import setup_logging
 from app.config.overrides import flag_overrides
+from app.runtime.shutdown import SHUTDOWN_DEADLINE_S, close_all, exit_watchdog
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -63,6 +64,7 @@ class DesktopSession:
             self.history = None
         self.bridge = ControllerBridge()
         options = RuntimeOptions.from_settings(self.resolved.settings, self._provider_config())
+        self._check_base_url(options.provider)
         self.components = build_components(
             options,
             emit=self.bridge.publish,
@@ -78,6 +80,14 @@ class DesktopSession:
         preset_id = self.resolved.settings.provider.preset
         key = self.secrets.get(preset_id)
         return provider_config(self.resolved, key, self.saved.provider.base_url)
+
+    def _check_base_url(self, config: Any) -> None:
+        """A base URL that is not a URL is said at start-up, not at the first turn."""
+        from app.config.base_url import base_url_problem
+
+        problem = base_url_problem(config.base_url) if config.kind != "local" else None
+        if problem:
+            self.messages.append(f"{problem[0].upper()}{problem[1:]}. Open Settings → Provider.")
 
     def settings_saved(self, settings: Any) -> None:
         """Settings → Save: apply what changed without restarting."""
@@ -125,9 +135,11 @@ def run_gui(args: argparse.Namespace) -> int:
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
     try:
-        return run_on(loop, _main(app, args))
+        code = run_on(loop, _main(app, args))
     finally:
         close_loop(loop)
+    exit_watchdog(code)
+    return code
 
 
 def close_loop(loop: asyncio.AbstractEventLoop) -> None:
@@ -182,19 +194,30 @@ async def _main(app: Any, args: argparse.Namespace, session: DesktopSession | No
     done = asyncio.Event()
 
     async def shutdown() -> None:
-        await session.bridge.shutdown()
-        if session.history is not None:
-            session.history.close()
-        done.set()
+        """Whatever fails on the way (logged), ``done`` is set: the app always exits."""
+        history = session.history
+        try:
+            await close_all(
+                [
+                    ("session", session.bridge.shutdown),
+                    ("history", history.close if history is not None else lambda: None),
+                ],
+                SHUTDOWN_DEADLINE_S + 2.0,  # the bridge gives the microphone task 2 s
+            )
+        finally:
+            done.set()
 
     tasks: set[asyncio.Task[None]] = set()
 
     def quit_app() -> None:
         if tasks:
             return  # already quitting
-        desktop.close()
         task = asyncio.get_running_loop().create_task(shutdown())
         tasks.add(task)
+        try:
+            desktop.close()
+        except Exception:
+            log.exception("closing the window failed; quitting anyway")
 
     desktop = build_desktop(
         app,
