@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -40,7 +41,7 @@ def turns(kind: str, body: dict[str, Any]) -> list[tuple[str, str]]:
 def alternates(roles: list[str]) -> bool:
     """Starts with the user; user and assistant take turns (tool results follow an assistant)."""
     spoken = [r for r in roles if r != "tool"]
-    return bool(spoken) and spoken[0] == "user" and all(a != b for a, b in zip(spoken, spoken[1:]))
+    return bool(spoken) and spoken[0] == "user" and all(a != b for a, b in pairwise(spoken))
 
 
 @pytest.mark.parametrize("kind", KINDS)
