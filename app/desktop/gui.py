@@ -125,9 +125,10 @@ def run_gui(args: argparse.Namespace) -> int:
     assert isinstance(app, QApplication)
     app.setApplicationName("harken")
     app.setOrganizationName("Harken")
-    from app.desktop.single_instance import activate_running
+    from app.desktop.single_instance import claim_or_activate
 
-    if activate_running():
+    lock = claim_or_activate()
+    if lock is None:
         print("Harken is already running; its window was brought forward.", file=sys.stderr)
         return 0
     import qasync
@@ -138,6 +139,7 @@ def run_gui(args: argparse.Namespace) -> int:
         code = run_on(loop, _main(app, args))
     finally:
         close_loop(loop)
+        lock.release()
     exit_watchdog(code)
     return code
 
