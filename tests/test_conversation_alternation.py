@@ -15,9 +15,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pytestqt.qtbot import QtBot
 
 from app.agent import events as ev
-from app.agent.conversation import NOTHING_HEARD
+from app.agent.conversation import NO_REPLY, NOTHING_HEARD
+from app.desktop.conversation.conversation_view import ConversationView
+from app.runtime.history_store import HistoryStore
+from providers.events import AssistantMessage, UserMessage
 from tests.support.controller_harness import make_controller
 from tests.support.sse_server import ScriptedServer, json_reply, provider_stream, sse_reply
 
@@ -101,3 +105,26 @@ def test_repeated_say_runs_each_turn_in_order(server: ScriptedServer) -> None:
         ("assistant", "One."),
         ("user", "second"),
     ]
+
+
+def test_a_reopened_conversation_shows_failed_replies_as_errors_not_markers(
+    qtbot: QtBot,
+) -> None:
+    """What history keeps for the model ("[reply failed: …]", "[no reply]") is shown in the
+    window as the failure it was, not as reply text."""
+    store = HistoryStore()
+    cid = store.create_conversation()
+    store.add_message(cid, UserMessage("hi"))
+    store.add_message(cid, AssistantMessage("[reply failed: OpenAI is down (503).]"), failed=True)
+    store.add_message(cid, UserMessage("again"))
+    store.add_message(cid, AssistantMessage("Half … [reply failed: dropped.]"), failed=True)
+    store.add_message(cid, UserMessage("once more"))
+    store.add_message(cid, AssistantMessage(NO_REPLY), failed=True)
+    store.add_message(cid, UserMessage("last"))
+    view = ConversationView()
+    qtbot.addWidget(view)
+    view.load(store.messages(cid))
+    text = view.toPlainText()
+    store.close()
+    assert "[reply failed" not in text and NO_REPLY not in text
+    assert "⚠ OpenAI is down (503)." in text and "Half" in text and "⚠ dropped." in text
