@@ -6,10 +6,13 @@ import argparse
 import asyncio
 import logging
 import os
+import signal
 import sys
 from pathlib import Path
 from typing import Any
 
+from app.runtime.exit_codes import EPILOG as EXIT_CODES
+from app.runtime.exit_codes import EXIT_SIGNAL_BASE, EXIT_USAGE
 from app.version import app_version
 
 log = logging.getLogger(__name__)
@@ -22,7 +25,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="Environment: OPENAI_API_KEY, OPENAI_BASE_URL, ANTHROPIC_API_KEY, "
         "AZURE_OPENAI_API_KEY, AZURE_OPENAI_ENDPOINT, OPENAI_API_VERSION, HARKEN_PROVIDER, "
         "HARKEN_BASE_URL, HARKEN_MODEL, HARKEN_LOCAL_MODEL override the settings file; flags "
-        "override both.",
+        f"override both. {EXIT_CODES}",
     )
     p.add_argument("--version", action="version", version=f"harken {app_version()}")
     p.add_argument("--headless", action="store_true", help="run without a window, JSON on stdout")
@@ -122,10 +125,12 @@ def main(argv: list[str] | None = None) -> int:
 
         return self_test()
     if args.headless:
-        if args.input and not Path(args.input).is_file():
-            parser.exit(2, f"harken: --input: no such file: {args.input}\n")
+        if args.input:
+            problem = _unreadable(Path(args.input))
+            if problem:
+                parser.exit(EXIT_USAGE, f"harken: --input: {problem}: {args.input}\n")
         if args.hangover_ms is not None and not 100 <= args.hangover_ms <= 5000:
-            parser.exit(2, "harken: --hangover-ms must be between 100 and 5000\n")
+            parser.exit(EXIT_USAGE, "harken: --hangover-ms must be between 100 and 5000\n")
         setup_logging(verbose=args.verbose)
         from app.config.provider_config import ConfigError
         from app.runtime.headless import run_headless
@@ -133,11 +138,15 @@ def main(argv: list[str] | None = None) -> int:
         try:
             options = headless_options(args)
         except ConfigError as exc:
-            parser.exit(2, f"harken: {exc}\n")
+            parser.exit(EXIT_USAGE, f"harken: {exc}\n")
+        from app.runtime.shutdown import exit_watchdog
+
         try:
-            return asyncio.run(run_headless(options, args=args))
-        except KeyboardInterrupt:
-            return 130
+            code = asyncio.run(run_headless(options, args=args))
+        except KeyboardInterrupt:  # Ctrl+C before the run's own handler was installed
+            code = EXIT_SIGNAL_BASE + signal.SIGINT
+        exit_watchdog(code)
+        return code
     if any((args.input, args.say, args.realtime)):
         parser.exit(2, "harken: --input, --say and --realtime need --headless\n")
     from app.desktop.gui import run_gui
@@ -147,6 +156,20 @@ def main(argv: list[str] | None = None) -> int:
 
         install_startup_mark()
     return run_gui(args)
+
+
+def _unreadable(path: Path) -> str | None:
+    """Why ``path`` cannot be read as ``--input`` (checked before the models load), or None."""
+    if not path.exists():
+        return "no such file"
+    if not path.is_file():
+        return "not a file"
+    try:
+        with path.open("rb") as f:
+            f.read(1)
+    except OSError as exc:
+        return f"cannot be read ({exc.strerror or exc})"
+    return None
 
 
 if __name__ == "__main__":

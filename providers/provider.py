@@ -20,6 +20,7 @@ from .cancel import CancelToken
 from .errors import ProviderError
 from .events import ChatRequest, StreamEvent
 from .race import CancelRace
+from .redaction import redact_secret
 from .retry import RetryPolicy, retrying_stream
 from .streaming import HttpCall, read_sse
 
@@ -87,7 +88,9 @@ class SseProvider:
 
     async def _attempt(self, call: HttpCall, race: CancelRace) -> AsyncGenerator[StreamEvent, None]:
         decoder = self._wire.decoder()
-        sse_events = read_sse(self._client, call, race, self._timeout, self.name)
+        sse_events = read_sse(
+            self._client, call, race, self._timeout, self.name, self._policy.stall_timeout_s
+        )
         async with aclosing(sse_events):
             async for sse in sse_events:
                 for event in decoder.feed(sse):
@@ -99,9 +102,7 @@ class SseProvider:
             yield event
 
     def _redact(self, text: str) -> str:
-        if self._secret:
-            text = text.replace(self._secret, "[api key]")
-        return text
+        return redact_secret(text, self._secret)
 
 
 async def _drain(sse_events: AsyncIterator[ServerSentEvent]) -> None:

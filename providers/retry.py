@@ -39,7 +39,12 @@ class RetryPolicy:
     max_delay_s: float = 8.0
     jitter: float = 0.2
     connect_timeout_s: float = 10.0
-    stale_timeout_s: float = 30.0
+    stale_timeout_s: float = 30.0  # no byte at all (headers included) for this long
+    # A stream that went silent after its headers: detected sooner, and tried again only
+    # once — a server that stalls once tends to stall again. Worst case: 2 × 20 s plus one
+    # backoff, and the user is told at 20 s (it was 4 × 30 s = 124 s, told at 30 s).
+    stall_timeout_s: float = 20.0
+    max_stall_attempts: int = 2
     max_retry_after_s: float = 60.0
 
     def backoff_s(self, failed_attempt: int) -> float:
@@ -47,9 +52,12 @@ class RetryPolicy:
         delay = min(self.max_delay_s, self.base_delay_s * 2.0 ** (failed_attempt - 1))
         return delay * (1 - self.jitter * random.random())
 
-    def delay_s(self, error: ProviderError, failed_attempt: int) -> float | None:
-        """How long to wait before retrying ``error``, or None to give up."""
+    def delay_s(self, error: ProviderError, failed_attempt: int, stalls: int = 0) -> float | None:
+        """How long to wait before retrying ``error``, or None to give up. ``stalls``: how
+        many attempts so far went silent after their headers (this one included)."""
         if not error.retryable or failed_attempt >= self.max_attempts:
+            return None
+        if stalls >= self.max_stall_attempts:
             return None
         if error.retry_after_s is not None:
             if error.retry_after_s > self.max_retry_after_s:
@@ -69,7 +77,7 @@ async def retrying_stream(
     genuine failures. ``redact`` scrubs secrets from what is logged."""
     race = CancelRace(cancel)
     try:
-        failed = 0
+        failed = stalls = 0
         while True:
             race.check()
             content = False
@@ -85,7 +93,8 @@ async def retrying_stream(
                 if content and error.retryable:  # never replay a reply the user has seen
                     raise _mid_reply(error, provider) from exc
                 failed += 1
-                delay = policy.delay_s(error, failed)  # None for a cancel: never retried
+                stalls += isinstance(error, TransportFailure) and error.body_stalled
+                delay = policy.delay_s(error, failed, stalls)  # None for a cancel: never retried
                 if delay is None:
                     if error is exc:
                         raise
@@ -100,9 +109,8 @@ async def retrying_stream(
                 delay,
             )
             race.check()
-            yield Retrying(
-                attempt=failed, max_attempts=policy.max_attempts, delay_s=delay, reason=reason
-            )
+            attempts = policy.max_stall_attempts if stalls else policy.max_attempts
+            yield Retrying(attempt=failed, max_attempts=attempts, delay_s=delay, reason=reason)
             await race.run(asyncio.sleep(delay))
     finally:
         race.close()

@@ -10,6 +10,7 @@ fails after the token is set is reported as :class:`StreamCancelled`.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncGenerator, AsyncIterator, Mapping
 from contextlib import aclosing
@@ -22,6 +23,7 @@ from httpx_sse import EventSource, ServerSentEvent, SSEError
 from .errors import BadRequestError, BadResponseError, NetworkError, ProviderError
 from .http_errors import error_for_status, server_message
 from .race import CancelRace
+from .redaction import is_secret, redact_secret
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,17 +36,38 @@ class HttpCall:
     secret: str | None = field(default=None, repr=False)  # scrubbed from error bodies
 
     def redact(self, data: bytes) -> bytes:
-        return data.replace(self.secret.encode(), b"[api key]") if self.secret else data
+        secret = self.secret
+        if secret is None or not is_secret(secret) or secret.encode() not in data:
+            return data
+        return redact_secret(data.decode("utf-8", "replace"), secret).encode()
 
 
 class TransportFailure(NetworkError):
     """A :class:`NetworkError` that also says in a few words what went wrong
     (``short``, for a status line) and whether the stream merely went silent."""
 
-    def __init__(self, message: str, *, provider: str, short: str, stalled: bool = False) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        provider: str,
+        short: str,
+        stalled: bool = False,
+        body_stalled: bool = False,
+    ) -> None:
         super().__init__(message, provider=provider)
         self.short = short
-        self.stalled = stalled
+        self.stalled = stalled or body_stalled
+        self.body_stalled = body_stalled  # silent after the headers (RetryPolicy.stall_*)
+
+
+def body_stalled(provider: str, seconds: float) -> TransportFailure:
+    return TransportFailure(
+        f"{provider} stopped sending: nothing for {seconds:g} s after the reply began.",
+        provider=provider,
+        short="the server stopped sending",
+        body_stalled=True,
+    )
 
 
 def stream_ended_early(provider: str) -> TransportFailure:
@@ -78,8 +101,10 @@ async def read_sse(
     race: CancelRace,
     timeouts: httpx.Timeout,
     provider: str,
+    stall_timeout_s: float | None = None,
 ) -> AsyncGenerator[ServerSentEvent, None]:
-    """POST ``call`` and yield its server-sent events until the body ends."""
+    """POST ``call`` and yield its server-sent events until the body ends. Once the headers
+    are in, a body silent for ``stall_timeout_s`` is a stall (:func:`body_stalled`)."""
     try:
         request = client.build_request(
             "POST",
@@ -95,7 +120,7 @@ async def read_sse(
     except httpx.HTTPError as exc:
         raise _transport_error(exc, race, provider, timeouts) from exc
     forget_response = race.close_on_cancel(lambda: _close(response))
-    body = _RacedBody(response, race)
+    body = _RacedBody(response, race, stall_timeout_s, provider)
     events = EventSource(
         httpx.Response(response.status_code, headers=response.headers, stream=body, request=request)
     )
@@ -105,6 +130,9 @@ async def read_sse(
         async with aclosing(events.aiter_sse()) as sse_events:
             async for sse in sse_events:
                 seen += 1
+                if not sse.data:
+                    continue  # no data (``event: ping`` alone, an empty ``data:``): per the
+                    # SSE specification such an event is not dispatched
                 yield sse
         if seen == 0 and body.bytes_read > 0:
             raise BadResponseError(
@@ -125,23 +153,33 @@ async def read_sse(
 class _RacedBody(httpx.AsyncByteStream):
     """The response's raw bytes, each chunk read raced against the token."""
 
-    def __init__(self, response: httpx.Response, race: CancelRace) -> None:
+    def __init__(
+        self, response: httpx.Response, race: CancelRace, stall_s: float | None, provider: str
+    ) -> None:
         self._raw = response.aiter_raw()
         self._race = race
+        self._stall_s = stall_s
+        self._provider = provider
         self.bytes_read = 0
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
         while True:
-            chunk = await self._race.run(_next_chunk(self._raw))
+            try:
+                chunk = await self._race.run(_next_chunk(self._raw, self._stall_s))
+            except TimeoutError:
+                self._race.check()
+                raise body_stalled(self._provider, self._stall_s or 0) from None
             if chunk is None:
                 return
             self.bytes_read += len(chunk)
             yield chunk
 
 
-async def _next_chunk(chunks: AsyncIterator[bytes]) -> bytes | None:
+async def _next_chunk(chunks: AsyncIterator[bytes], within_s: float | None) -> bytes | None:
+    """The next chunk, None at the end; TimeoutError after ``within_s`` of silence."""
     try:
-        return await anext(chunks)
+        async with asyncio.timeout(within_s):
+            return await anext(chunks)
     except StopAsyncIteration:
         return None
 

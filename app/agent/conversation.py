@@ -2,6 +2,12 @@
 
 Listeners are told of every message as it is added (the history store saves
 it at once), with the flags the window and the store need.
+
+It keeps user/assistant alternation, which Anthropic and strict chat templates
+require: a turn's user message is recorded when the turn starts (so a turn
+interrupted before it ever ran still has it), and a user message that follows
+another one with no reply between them (a turn that ended without any) gets a
+marked empty reply first, :data:`NO_REPLY`.
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ from providers.events import AssistantMessage, Message, ToolCall, ToolResultMess
 INTERRUPTED_MARKER = "[interrupted by the user]"
 NOTHING_HEARD = "[interrupted by the user before any of this reply was heard]"
 TOOL_CANCELLED = "Cancelled: the user interrupted before this tool finished."
+NO_REPLY = "[no reply]"
 
 
 @dataclass(frozen=True)
@@ -54,6 +61,8 @@ class Conversation:
             listener(message, meta)
 
     def add_user(self, text: str, *, voice: bool = False) -> None:
+        if self._messages and isinstance(self._messages[-1], UserMessage):
+            self._add(AssistantMessage(NO_REPLY), MessageMeta(failed=True))
         self._add(UserMessage(text), MessageMeta(voice=voice))
 
     def add_assistant(

@@ -118,6 +118,7 @@ class TurnScheduler:
     def _start(self, turn: Turn) -> None:
         self._running = turn
         self.pause.release()
+        self._runner.begin(turn)  # the user message now: the turn may be interrupted at once
         self._emit(ev.TurnStarted(turn_id=turn.id, text=turn.text, source=turn.source))
         task = asyncio.get_running_loop().create_task(self._run(turn), name=f"turn-{turn.id}")
         turn.task = task

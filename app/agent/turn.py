@@ -75,13 +75,18 @@ class TurnRunner:
         self._tool_context = tool_context
         self._on_first_token = on_first_token
 
+    def begin(self, turn: Turn) -> None:
+        """Record the user's message as the turn starts, before its task first runs: a
+        turn interrupted at once (typed twice in a row) must still leave it in history,
+        ahead of the interrupted reply (user/assistant alternation)."""
+        self.conversation.add_user(turn.text, voice=turn.source == "voice")
+
     def emit(self, turn: Turn, event: ev.Event) -> None:
         if not turn.token.cancelled:
             self._emit(event)
 
     async def run(self, turn: Turn) -> None:
-        """The whole turn. Raises nothing but ``asyncio.CancelledError``."""
-        self.conversation.add_user(turn.text, voice=turn.source == "voice")
+        """The whole turn, after :meth:`begin`. Raises nothing but ``asyncio.CancelledError``."""
         self.speech.begin(turn.id)
         try:
             await self._rounds(turn)
@@ -108,8 +113,10 @@ class TurnRunner:
         for call in turn.unanswered:
             self.conversation.add_tool_result(call, TOOL_CANCELLED, is_error=True)
         turn.unanswered.clear()
-        if partial.strip():
-            self.conversation.add_assistant(f"{partial} … [reply failed: {message}]", failed=True)
+        # Always an assistant message, even an empty one: the next user message must not
+        # follow this turn's without a reply between them.
+        prefix = f"{partial} … " if partial.strip() else ""
+        self.conversation.add_assistant(f"{prefix}[reply failed: {message}]", failed=True)
         turn.recorded_chars = len(turn.shown)
         failed = ev.TurnFailed(turn_id=turn.id, kind=kind, message=message, partial_text=turn.shown)
         self.emit(turn, failed)

@@ -11,6 +11,8 @@ import logging.handlers
 import re
 from pathlib import Path
 
+from providers.redaction import is_secret, redact_secret
+
 _PATTERNS = [
     re.compile(r"(?i)(authorization\s*[:=]\s*)(bearer\s+)?\S+"),
     re.compile(r"(?i)((?:x-)?api-key\s*[:=]\s*)\S+"),
@@ -20,14 +22,15 @@ _known_secrets: set[str] = set()
 
 
 def register_secret(secret: str | None) -> None:
-    """Mask this exact string in every later log record."""
-    if secret and len(secret) >= 4:
+    """Mask this string, where it stands as a whole token, in every later log record
+    (a string too short to be a secret is not: it would mask pieces of words)."""
+    if secret is not None and is_secret(secret):
         _known_secrets.add(secret)
 
 
 def redact(text: str) -> str:
     for secret in _known_secrets:
-        text = text.replace(secret, "***")
+        text = redact_secret(text, secret, "***")
     for pattern in _PATTERNS:
         text = pattern.sub(lambda m: (m.group(1) if m.groups() else "") + "***", text)
     return text

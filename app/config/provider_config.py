@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from app.config.base_url import base_url_problem
 from app.config.overlay import Resolved
 from app.config.presets import API_KEY_ENV, preset
 from providers import (
@@ -73,6 +74,9 @@ def check_usable(resolved: Resolved, config: ProviderConfig) -> None:
     if not config.base_url:
         what = "the Azure OpenAI endpoint" if kind == "azure" else "a base URL"
         raise ConfigError(f"no provider configured: give {what} with --base-url")
+    problem = base_url_problem(config.base_url)
+    if problem:
+        raise ConfigError(problem)
     if not config.model:
         hint = " (for Azure, the deployment name)" if kind == "azure" else ""
         raise ConfigError(f"no model configured: pass --model{hint}")

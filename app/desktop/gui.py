@@ -21,6 +21,7 @@ from typing import Any, TypeVar
 from app.config import paths
 from app.config.logging_setup import setup_logging
 from app.config.overrides import flag_overrides
+from app.runtime.shutdown import SHUTDOWN_DEADLINE_S, close_all, exit_watchdog
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -65,6 +66,7 @@ class DesktopSession:
             self.history = None
         self.bridge = ControllerBridge()
         options = RuntimeOptions.from_settings(self.resolved.settings, self._provider_config())
+        self._check_base_url(options.provider)
         self.components = build_components(
             options,
             emit=self.bridge.publish,
@@ -94,6 +96,14 @@ class DesktopSession:
 
         p = self.resolved.settings.provider
         return provider_config(self.resolved, self.secrets.get(p.preset, p.base_url))
+
+    def _check_base_url(self, config: Any) -> None:
+        """A base URL that is not a URL is said at start-up, not at the first turn."""
+        from app.config.base_url import base_url_problem
+
+        problem = base_url_problem(config.base_url) if config.kind != "local" else None
+        if problem:
+            self.messages.append(f"{problem[0].upper()}{problem[1:]}. Open Settings → Provider.")
 
     def settings_saved(self, settings: Any) -> None:
         """Settings → Save: apply what changed without restarting."""
@@ -128,9 +138,10 @@ def run_gui(args: argparse.Namespace) -> int:
     assert isinstance(app, QApplication)
     app.setApplicationName("harken")
     app.setOrganizationName("Harken")
-    from app.desktop.single_instance import activate_running
+    from app.desktop.single_instance import claim_or_activate
 
-    if activate_running():
+    lock = claim_or_activate()
+    if lock is None:
         print("Harken is already running; its window was brought forward.", file=sys.stderr)
         return 0
     import qasync
@@ -138,9 +149,12 @@ def run_gui(args: argparse.Namespace) -> int:
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
     try:
-        return run_on(loop, _main(app, args))
+        code = run_on(loop, _main(app, args))
     finally:
         close_loop(loop)
+        lock.release()
+    exit_watchdog(code)
+    return code
 
 
 def close_loop(loop: asyncio.AbstractEventLoop) -> None:
@@ -195,19 +209,30 @@ async def _main(app: Any, args: argparse.Namespace, session: DesktopSession | No
     done = asyncio.Event()
 
     async def shutdown() -> None:
-        await session.bridge.shutdown()
-        if session.history is not None:
-            session.history.close()
-        done.set()
+        """Whatever fails on the way (logged), ``done`` is set: the app always exits."""
+        history = session.history
+        try:
+            await close_all(
+                [
+                    ("session", session.bridge.shutdown),
+                    ("history", history.close if history is not None else lambda: None),
+                ],
+                SHUTDOWN_DEADLINE_S + 2.0,  # the bridge gives the microphone task 2 s
+            )
+        finally:
+            done.set()
 
     tasks: set[asyncio.Task[None]] = set()
 
     def quit_app() -> None:
         if tasks:
             return  # already quitting
-        desktop.close()
         task = asyncio.get_running_loop().create_task(shutdown())
         tasks.add(task)
+        try:
+            desktop.close()
+        except Exception:
+            log.exception("closing the window failed; quitting anyway")
 
     desktop = build_desktop(
         app,

@@ -24,6 +24,7 @@ from app.agent.tools import build_default_registry
 from app.config.logging_setup import register_secret
 from app.config.settings import Settings, tool_permissions
 from app.runtime.local_model_host import LocalModelHost
+from app.runtime.shutdown import SHUTDOWN_DEADLINE_S, close_all
 from app.version import user_agent
 from audio.capture import AudioSource
 from audio.file_source import FileSource
@@ -146,14 +147,19 @@ class Components:
         self.provider_config = config
         return provider
 
-    async def aclose(self) -> None:
-        if self.pump.live is not None:
-            self.pump.live.close()
-        await self.controller.close()
-        await self.local_host.aclose()
-        self.speech.close()
-        await asyncio.to_thread(self.transcriber.close)
-        await self.client.aclose()
+    async def aclose(self, deadline_s: float = SHUTDOWN_DEADLINE_S) -> None:
+        """Close everything, each part whatever the others do: a part that raises is
+        logged and the rest still close; past ``deadline_s`` in all, the rest is
+        abandoned (logged) so that quitting always finishes."""
+        steps: list[tuple[str, Callable[[], Any]]] = [
+            ("live transcription", lambda: self.pump.live.close() if self.pump.live else None),
+            ("controller", self.controller.close),
+            ("local model", self.local_host.aclose),
+            ("speech output", self.speech.close),
+            ("transcriber", lambda: asyncio.to_thread(self.transcriber.close)),
+            ("HTTP client", self.client.aclose),
+        ]
+        await close_all(steps, deadline_s)
 
 
 def live_options(options: RuntimeOptions) -> LiveOptions:

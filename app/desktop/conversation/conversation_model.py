@@ -25,6 +25,9 @@ SETTINGS_KINDS = frozenset(
 )
 # How app.agent.conversation stores a cut-off reply in history; stripped for display.
 _INTERRUPTED_SUFFIX = re.compile(r"\s*…?\s*\[interrupted by the user[^\]]*\]\s*$")
+# What history keeps of a failed reply for the model ("… [reply failed: why]", "[no reply]"):
+# the window shows the reason in its error box instead.
+_FAILED_SUFFIX = re.compile(r"\s*…?\s*\[(?:reply failed: .*|no reply)\]\s*$", re.DOTALL)
 
 
 @dataclass
@@ -219,7 +222,8 @@ class ConversationModel:
                     text = _INTERRUPTED_SUFFIX.sub("", text)
                     reply.status = "interrupted"
                 elif row.failed:
-                    reply.status, reply.error = "failed", "This reply did not finish."
+                    reply.status, reply.error = "failed", _failure(text)
+                    text = _FAILED_SUFFIX.sub("", text)
                 if text:
                     reply.add_text(text)
                 if row.interrupted:
@@ -253,3 +257,9 @@ def tool_line(part: ToolPart, max_chars: int = 120) -> str:
 
 def _short(text: str, n: int) -> str:
     return text if len(text) <= n else text[: n - 1] + "…"
+
+
+def _failure(text: str) -> str:
+    """The reason a stored failed reply gives (``[reply failed: why]``), or a generic one."""
+    match = re.search(r"\[reply failed: (.*)\]\s*$", text, re.DOTALL)
+    return match.group(1) if match else "This reply did not finish."

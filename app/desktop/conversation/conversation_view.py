@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from PySide6.QtCore import QEvent, Qt, QTimer, QUrl, Signal
+from PySide6.QtCore import QEvent, QMimeData, Qt, QTimer, QUrl, Signal
 from PySide6.QtGui import (
     QResizeEvent,
     QTextCursor,
@@ -31,6 +31,7 @@ from app.desktop.conversation.conversation_model import (
     ReplyEntry,
 )
 from app.desktop.conversation.entry_writer import EntryWriter
+from app.desktop.conversation.soft_wrap import SOFT_BREAK, strip_soft_wraps
 from app.desktop.window.theme import colors
 from app.desktop.window.welcome import Welcome
 
@@ -184,6 +185,17 @@ class ConversationView(QTextBrowser):
         """Show a notice that is not a controller event (first-run offers, start-up messages)."""
         self.model.entries.append(NoticeEntry(text, "info" if info else "error", link))
         self.flush()
+
+    def createMimeDataFromSelection(self) -> QMimeData:
+        """Copy without the soft breaks that keep very long runs fast to lay out."""
+        data = super().createMimeDataFromSelection()
+        if data.hasText() and SOFT_BREAK in data.text():
+            plain = QMimeData()
+            plain.setText(strip_soft_wraps(data.text()))
+            if data.hasHtml():
+                plain.setHtml(strip_soft_wraps(data.html()))
+            return plain
+        return data
 
     def _on_link(self, url: QUrl) -> None:
         href = url.toString()

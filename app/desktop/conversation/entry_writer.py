@@ -34,6 +34,7 @@ from app.desktop.conversation.conversation_model import (
     tool_line,
 )
 from app.desktop.conversation.markdown_render import latency_text, split_fences, style_document
+from app.desktop.conversation.soft_wrap import soft_wrap
 from app.desktop.window.theme import Colors
 
 _SPECIFIED_ONLY = QTextCharFormat.FontPropertiesInheritanceBehavior.FontPropertiesSpecifiedOnly
@@ -88,7 +89,7 @@ class EntryWriter:
         self._label(cursor, "You · voice" if entry.voice else "You", c.dim)
         cursor.insertBlock(QTextBlockFormat(), self._text_format(c.text))
         text = f"🎙 “{entry.text}”" if entry.voice else entry.text
-        cursor.insertText(text, self._text_format(c.text))
+        cursor.insertText(soft_wrap(text), self._text_format(c.text))
         self._leave(cursor, frame)
 
     def _reply(self, cursor: QTextCursor, entry: ReplyEntry, c: Colors) -> None:
@@ -192,6 +193,11 @@ class EntryWriter:
             if kind == "code":
                 self._code(cursor, lang, body, c, dim_from=cut)
             elif body.strip():
+                if cut is not None:  # soft breaks shift offsets: wrap each side of the cut
+                    head, body = soft_wrap(body[:cut]), soft_wrap(body[cut:])
+                    body, cut = head + body, len(head)
+                else:
+                    body = soft_wrap(body)
                 scratch = self._render_markdown(body)
                 if cut is not None and cut < len(body):
                     kept = self._render_markdown(body[:cut]).toPlainText().rstrip()
