@@ -182,6 +182,7 @@ async def _main(app: Any, args: argparse.Namespace, session: DesktopSession | No
     done = asyncio.Event()
 
     async def shutdown() -> None:
+        await desktop.wait_closed()  # the portal session, if any, is closed with the app
         await session.bridge.shutdown()
         if session.history is not None:
             session.history.close()
@@ -227,9 +228,9 @@ async def _main(app: Any, args: argparse.Namespace, session: DesktopSession | No
     handled = _quit_on_signals(loop, quit_app)
     starting = loop.create_task(session.bridge.start())
     try:
-        if session.first_run:
-            from app.config.first_run import detect
+        from app.config.first_run import detect, provider_given
 
+        if session.first_run and not provider_given(session.resolved):
             try:
                 desktop.window.show_offers(await detect())
             except Exception:  # detection is a courtesy; never block start-up on it

@@ -1,0 +1,383 @@
+"""Push-to-talk on Wayland through the desktop portal, against a real D-Bus.
+
+Each test starts a private ``dbus-daemon --session`` and, on it, the fake
+portal of ``tests.support.fake_portal`` (a separate process implementing
+GlobalShortcuts as the specification describes it: Request objects and
+their Response signal, session objects, Activated/Deactivated). The app's
+real code runs on a qasync loop, as in ``harken``: ``build_desktop`` (or the
+whole app, for the push-to-talk turn) picks the portal because the session
+looks like Wayland, registers, and gets the fake portal's key events.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pytest
+from faster_whisper import decode_audio
+from PySide6.QtWidgets import QApplication
+from pytestqt.qtbot import QtBot
+
+from app.config.settings import Settings
+from app.desktop.earcons import EarconPlayer
+from app.desktop.hotkey import HotkeyService, HotkeyStatus
+from app.desktop.hotkey.portal import NO_INTERFACE, NO_PORTAL
+from app.desktop.wiring import Desktop, build_desktop
+from tests.support.fake_portal import FakePortalClient
+from tests.support.live_app import CueMicrophone, QtAsync, SharedWhisper, start_app
+from tests.support.scripted_bridge import ScriptedBridge
+from tests.support.session_bus import start_fake_portal, stop, wayland_session
+from tests.support.sse_server import ScriptedServer, openai_stream, sse_reply
+
+pytest_plugins = ["tests.support.live_app", "tests.support.session_bus"]
+
+JFK_WORDS = "ask not what your country can do for you"
+
+
+class SilentSoundDevice:
+    def play(self, data: object, samplerate: int, device: object = None) -> None:
+        pass
+
+
+@pytest.fixture
+def portal_env(monkeypatch: pytest.MonkeyPatch, session_bus: str, tmp_path: Path) -> str:
+    """This process looks like a Wayland session whose session bus is the private one."""
+    wayland_session(monkeypatch, session_bus)
+    monkeypatch.delenv("HARKEN_DEBUG_DUMP", raising=False)
+    sockets = tmp_path / "sockets"  # the single-instance socket: never meet another Harken
+    sockets.mkdir()
+    monkeypatch.setenv("TMPDIR", str(sockets))
+    return session_bus
+
+
+@pytest.fixture
+def portal_flags() -> list[str]:
+    return []
+
+
+@pytest.fixture
+def fake_portal(portal_env: str, portal_flags: list[str]) -> Iterator[FakePortalClient]:
+    proc = start_fake_portal(portal_env, *portal_flags)
+    client = FakePortalClient(portal_env)
+    try:
+        yield client
+    finally:
+        client.close()
+        stop(proc)
+
+
+async def until_status(
+    hotkeys: HotkeyService, check: Any, what: str, timeout_s: float = 10.0
+) -> HotkeyStatus:
+    """Wait (on ``status_changed``, never sleeping) until ``check(status)`` is true."""
+    changed = asyncio.Event()
+
+    def poke(_status: object) -> None:
+        changed.set()
+
+    hotkeys.status_changed.connect(poke)
+    try:
+        async with asyncio.timeout(timeout_s):
+            while not check(hotkeys.status):
+                changed.clear()
+                await changed.wait()
+    except TimeoutError:
+        raise AssertionError(f"{what}: not within {timeout_s} s; {hotkeys.status}") from None
+    finally:
+        hotkeys.status_changed.disconnect(poke)
+    return hotkeys.status
+
+
+def desktop_for(qtbot: QtBot, bridge: ScriptedBridge, settings: Settings | None = None) -> Desktop:
+    app = QApplication.instance()
+    assert isinstance(app, QApplication)
+    desktop = build_desktop(
+        app, bridge, settings or Settings(), earcons=EarconPlayer(sounddevice=SilentSoundDevice())
+    )
+    qtbot.addWidget(desktop.window)
+    return desktop
+
+
+async def closed(desktop: Desktop) -> None:
+    desktop.close()
+    await desktop.wait_closed()
+
+
+class Holds:
+    """What reached the bridge from the hotkey."""
+
+    def __init__(self, bridge: ScriptedBridge) -> None:
+        self.log: list[str] = []
+        self.changed = asyncio.Event()
+        bridge.push_to_talk_press = lambda: self._add("press")  # type: ignore[method-assign]
+        bridge.push_to_talk_release = lambda: self._add("release")  # type: ignore[method-assign]
+
+    def _add(self, what: str) -> None:
+        self.log.append(what)
+        self.changed.set()
+
+    async def until(self, n: int) -> list[str]:
+        async with asyncio.timeout(5):
+            while len(self.log) < n:
+                self.changed.clear()
+                await self.changed.wait()
+        return self.log
+
+
+@pytest.mark.parametrize("portal_flags", [["--assign", "Meta+F9"]])
+def test_registers_with_the_preferred_trigger_and_shows_the_assigned_one(
+    qtbot: QtBot, qt_async: QtAsync, fake_portal: FakePortalClient
+) -> None:
+    async def scenario() -> None:
+        bridge = ScriptedBridge()
+        holds = Holds(bridge)
+        desktop = desktop_for(qtbot, bridge)
+        hotkeys = desktop.hotkeys
+        assert hotkeys is not None and hotkeys.backend == "portal"
+        status = await until_status(hotkeys, lambda s: s.active, "the shortcut is bound")
+        assert status.trigger == "Meta+F9"  # what the desktop assigned, not what was asked
+        assert status.can_configure
+        (bind,) = fake_portal.calls("BindShortcuts")
+        session, shortcuts, _parent, options = bind["body"]
+        (shortcut_id, info) = shortcuts[0]
+        assert shortcut_id == "push-to-talk"
+        assert info["preferred_trigger"] == ["s", "CTRL+ALT+space"]
+        assert options["handle_token"][1].startswith("harken_")
+
+        # Activated → press, Deactivated → release.
+        assert fake_portal.press()
+        assert await holds.until(1) == ["press"]
+        fake_portal.release()
+        assert await holds.until(2) == ["press", "release"]
+
+        # The settings page shows what the desktop assigned, and that the hotkey is active.
+        desktop.window.open_settings()
+        page = desktop.window.settings_dialog.shortcuts
+        assert page.state.text() == "✓ Active, through the desktop portal (Wayland)"
+        assert page.trigger.text() == "Meta+F9"
+        assert page.configure.isVisibleTo(page)
+        desktop.window.settings_dialog.close()
+
+        await closed(desktop)
+        (close,) = fake_portal.calls("Close")
+        assert close["path"] == session  # the session is closed on quit
+
+    qt_async.run(scenario())
+
+
+def test_a_key_repeat_through_the_portal_is_one_hold(
+    qtbot: QtBot, qt_async: QtAsync, fake_portal: FakePortalClient
+) -> None:
+    async def scenario() -> None:
+        bridge = ScriptedBridge()
+        holds = Holds(bridge)
+        desktop = desktop_for(qtbot, bridge)
+        hotkeys = desktop.hotkeys
+        assert hotkeys is not None
+        await until_status(hotkeys, lambda s: s.active, "the shortcut is bound")
+        # A release followed at once by another activation (a key repeat) is one hold, with
+        # the same debounce as the X11 keyboard.
+        for _ in range(3):
+            fake_portal.press()
+            fake_portal.release()
+        # The desktop's Closed signal comes after every key signal: once it is seen, all of
+        # them were delivered (and the hold is released).
+        fake_portal.end_session()
+        await until_status(hotkeys, lambda s: not s.active, "the session's end")
+        assert holds.log == ["press", "release"]
+        await closed(desktop)
+
+    qt_async.run(scenario())
+
+
+def test_change_opens_the_desktops_editor_and_shows_the_new_trigger(
+    qtbot: QtBot, qt_async: QtAsync, fake_portal: FakePortalClient
+) -> None:
+    async def scenario() -> None:
+        desktop = desktop_for(qtbot, ScriptedBridge())
+        hotkeys = desktop.hotkeys
+        assert hotkeys is not None
+        await until_status(hotkeys, lambda s: s.active, "the shortcut is bound")
+        desktop.window.open_settings()
+        page = desktop.window.settings_dialog.shortcuts
+        assert page.trigger.text() == "Ctrl+Alt+Space"
+        page.configure.click()
+        await until_status(hotkeys, lambda s: s.trigger == "Meta+F9", "the new trigger")
+        assert page.trigger.text() == "Meta+F9"
+        assert len(fake_portal.calls("ConfigureShortcuts")) == 1
+        desktop.window.settings_dialog.close()
+        await closed(desktop)
+
+    qt_async.run(scenario())
+
+
+@pytest.mark.parametrize("portal_flags", [["--version", "1"]])
+def test_a_version_1_portal_has_no_change_button(
+    qtbot: QtBot, qt_async: QtAsync, fake_portal: FakePortalClient
+) -> None:
+    async def scenario() -> None:
+        desktop = desktop_for(qtbot, ScriptedBridge())
+        hotkeys = desktop.hotkeys
+        assert hotkeys is not None
+        status = await until_status(hotkeys, lambda s: s.active, "the shortcut is bound")
+        assert not status.can_configure and "Change" not in status.message
+        desktop.window.open_settings()
+        assert not desktop.window.settings_dialog.shortcuts.configure.isVisibleTo(
+            desktop.window.settings_dialog
+        )
+        desktop.window.settings_dialog.close()
+        await closed(desktop)
+
+    qt_async.run(scenario())
+
+
+def test_a_new_hotkey_setting_rebinds_in_a_new_session(
+    qtbot: QtBot, qt_async: QtAsync, fake_portal: FakePortalClient
+) -> None:
+    async def scenario() -> None:
+        desktop = desktop_for(qtbot, ScriptedBridge())
+        hotkeys = desktop.hotkeys
+        assert hotkeys is not None
+        await until_status(hotkeys, lambda s: s.active, "the first binding")
+        changed = Settings()
+        changed.hotkey.global_hotkey = "<ctrl>+<shift>+h"
+        desktop.window.settings_saved(changed)  # what Settings → Save calls
+        await until_status(hotkeys, lambda s: s.trigger == "Ctrl+Shift+H", "the new binding")
+        binds = fake_portal.calls("BindShortcuts")
+        assert [b["body"][1][0][1]["preferred_trigger"][1] for b in binds] == [
+            "CTRL+ALT+space",
+            "CTRL+SHIFT+h",
+        ]
+        first_session = binds[0]["body"][0]
+        assert [c["path"] for c in fake_portal.calls("Close")] == [first_session]
+        desktop.window.settings_saved(changed)  # saved again, unchanged: no new session
+        assert len(fake_portal.calls("CreateSession")) == 2
+        await closed(desktop)
+
+    qt_async.run(scenario())
+
+
+@pytest.mark.parametrize(
+    ("portal_flags", "says"),
+    [
+        (["--bind-response", "1"], "declined in the desktop's dialog"),
+        (["--bind-response", "2"], "The desktop refused the global shortcut"),
+        (["--no-interface"], NO_INTERFACE),
+    ],
+)
+def test_a_refusing_portal_gives_a_clear_message(
+    qtbot: QtBot, qt_async: QtAsync, fake_portal: FakePortalClient, says: str
+) -> None:
+    async def scenario() -> None:
+        desktop = desktop_for(qtbot, ScriptedBridge())
+        hotkeys = desktop.hotkeys
+        assert hotkeys is not None
+        status = await until_status(
+            hotkeys, lambda s: not s.message.startswith("Asking"), "the portal's answer"
+        )
+        assert not status.active and says in status.message
+        assert "Space in the Harken window" in status.message
+        desktop.window.open_settings()
+        page = desktop.window.settings_dialog.shortcuts
+        assert page.state.text() == "Not available" and says in page.hotkey_note.text()
+        desktop.window.settings_dialog.close()
+        await closed(desktop)
+
+    qt_async.run(scenario())
+
+
+def test_no_portal_on_the_bus_says_what_to_do(
+    qtbot: QtBot, qt_async: QtAsync, portal_env: str
+) -> None:
+    async def scenario() -> None:
+        desktop = desktop_for(qtbot, ScriptedBridge())
+        hotkeys = desktop.hotkeys
+        assert hotkeys is not None
+        status = await until_status(
+            hotkeys, lambda s: not s.message.startswith("Asking"), "the bus's answer"
+        )
+        assert not status.active and status.message == NO_PORTAL
+        await closed(desktop)
+
+    qt_async.run(scenario())
+
+
+def test_the_desktop_ending_the_session_is_shown(
+    qtbot: QtBot, qt_async: QtAsync, fake_portal: FakePortalClient
+) -> None:
+    async def scenario() -> None:
+        desktop = desktop_for(qtbot, ScriptedBridge())
+        hotkeys = desktop.hotkeys
+        assert hotkeys is not None
+        await until_status(hotkeys, lambda s: s.active, "the shortcut is bound")
+        fake_portal.end_session()
+        status = await until_status(hotkeys, lambda s: not s.active, "the session's end")
+        assert "ended the global shortcut session" in status.message
+        await closed(desktop)
+
+    qt_async.run(scenario())
+
+
+# -- the whole app: a push-to-talk turn held through the portal ------------------------------
+
+
+@pytest.fixture(scope="module")
+def whisper() -> Iterator[SharedWhisper]:
+    model = SharedWhisper()
+    model.start_loading()
+    yield model
+    model.dispose()
+
+
+@pytest.fixture(scope="module")
+def jfk_audio(jfk_flac: Path) -> npt.NDArray[np.float32]:
+    return np.ascontiguousarray(decode_audio(str(jfk_flac), sampling_rate=16000), np.float32)
+
+
+def test_a_push_to_talk_turn_held_through_the_portal(
+    qtbot: QtBot,
+    qt_async: QtAsync,
+    fake_portal: FakePortalClient,
+    server: ScriptedServer,
+    whisper: SharedWhisper,
+    jfk_audio: npt.NDArray[np.float32],
+) -> None:
+    server.add(sse_reply(openai_stream(["Kennedy said that ", "in 1961."])))
+    mic = CueMicrophone(speed=4.0)
+    argv = ["--no-tts", "--provider", "openai", "--base-url", server.base_url("openai"),
+            "--model", "test-model", "--api-key", "sk-local"]  # fmt: skip
+
+    async def scenario() -> None:
+        app = await start_app(qtbot, argv, transcriber=whisper, microphone=mic)
+        w = app.window
+        hotkeys = w.hotkeys
+        assert isinstance(hotkeys, HotkeyService) and hotkeys.backend == "portal"
+        await until_status(hotkeys, lambda s: s.active, "the shortcut is bound")
+        await app.until(lambda: w.models_ready and mic.position > 0, what="models loaded")
+
+        w.message_box.clearFocus()
+        w.showMinimized()  # the user is in another application
+        assert fake_portal.press()
+        await app.until(lambda: w.ptt.held or w.tracker.state.name == "LISTENING", what="press")
+        end = mic.say(jfk_audio)
+        await app.until(lambda: mic.position >= end + 1600, what="jfk.flac played", timeout_s=40)
+        fake_portal.release()
+        await app.until(
+            lambda: "in 1961." in app.text() and w.tracker.state.name == "IDLE",
+            what="the reply finished",
+        )
+        text = app.text()
+        assert JFK_WORDS in text[text.index("🎙") :].lower()
+        (request,) = server.requests
+        assert JFK_WORDS in request.json()["messages"][-1]["content"].lower()
+        # Flags gave the provider: no "needs a language model" banner on this first start.
+        assert "needs a language model" not in text
+        assert await app.quit() == 0
+        assert len(fake_portal.calls("Close")) == 1  # the session ends with the app
+
+    qt_async.run(scenario(), timeout_s=120)
