@@ -267,6 +267,11 @@ def test_markers_are_drawn_icons_not_emoji_the_font_may_lack(qtbot: QtBot) -> No
             it += 1
         block = block.next()
     assert icons == ["hint", "mic", "timer", "stop", "mic"]
+    tool_view = make(qtbot)
+    play(tool_view, tool_turn(4, "what time is it in Lisbon"))
+    tool_view.flush()
+    assert "🔧" not in tool_view.document().toPlainText()
+    assert "🔧 get_time(" in tool_view.toPlainText()
     # The plain text (copy, debug dump) still says what each icon stands for.
     text = view.toPlainText()
     assert "💡 Found Ollama." in text and "🎙 “what's new”" in text and "⏹ interrupted" in text

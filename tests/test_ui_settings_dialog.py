@@ -153,7 +153,7 @@ def test_shortcuts_page_says_why_the_hotkey_is_off_and_follows_changes(qtbot: Qt
     hotkeys.apply(HotkeySettings(enabled=False))  # while the dialog is open
     assert page.state.text() == "Off"
     assert page.hotkey_note.text() == "The global hotkey is turned off."
-    assert page.window_keys.item(0, 0).text() == "Space (hold)"
+    assert page.window_keys[0][0].text() == "<b>Space (hold)</b>"
 
 
 def test_fetch_models_fills_the_model_list(qtbot: QtBot, server: ModelsServer) -> None:

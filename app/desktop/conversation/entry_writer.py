@@ -7,8 +7,8 @@ with the unheard tail dimmed, inline error boxes with a link to the fix,
 and the latency line. Colours come from the palette (``theme.colors``).
 
 The markers are the app's own SVG icons drawn inline (``icon``), not emoji:
-a desktop without a colour emoji font (Debian's defaults) shows 🎙, ⏱, ⏹ and
-💡 as empty boxes. Each image carries its emoji as ``ICON_ALT``, which the
+a desktop without a colour emoji font (Debian's defaults) shows 🎙, ⏱, ⏹, 🔧
+and 💡 as empty boxes. Each image carries its emoji as ``ICON_ALT``, which the
 view's plain text (copy, debug dump, tests) shows in its place.
 """
 
@@ -120,7 +120,7 @@ class EntryWriter:
         for part in entry.parts:
             if isinstance(part, ToolPart):
                 color = c.error_fg if part.is_error else c.tool_fg
-                self._line(cursor, tool_line(part), color, mono=True)
+                self._line(cursor, " " + tool_line(part), color, mono=True, icon=("tool", "🔧"))
                 continue
             self._markdown(cursor, part, c, dim_from=remaining)
             if remaining is not None:

@@ -135,7 +135,7 @@ class HotkeyService(QObject):
                     True,
                     "Hold the shortcut anywhere to talk. Your desktop decides the keys: change "
                     "them in its keyboard shortcut settings"
-                    + (" or with Change…" if backend.can_configure else "")
+                    + (" or with the Change… button" if backend.can_configure else "")
                     + ".",
                     trigger=trigger,
                     can_configure=backend.can_configure,

@@ -15,13 +15,12 @@ from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QFormLayout,
+    QGridLayout,
     QGroupBox,
     QHBoxLayout,
     QLabel,
     QLineEdit,
     QPushButton,
-    QTableWidget,
-    QTableWidgetItem,
     QVBoxLayout,
     QWidget,
 )
@@ -71,30 +70,31 @@ class ShortcutsPage(QWidget):
         trigger_row.addWidget(self.configure)
 
         box = QGroupBox("Global hotkey", self)
-        form = QFormLayout(box)
+        form = QFormLayout()
         form.addRow("", named(self.hotkey_enabled, "Global hotkey enabled"))
         form.addRow("&Preferred keys:", named(self.hotkey, "Global hotkey"))
         form.addRow("Status:", named(self.state, "Global hotkey status"))
         form.addRow("Keys to hold:", trigger_row)
-        form.addRow("", self.hotkey_note)
+        box_layout = QVBoxLayout(box)
+        box_layout.addLayout(form)
+        box_layout.addWidget(self.hotkey_note)  # outside the form, so it wraps to full width
 
         keys = QGroupBox("In the Harken window", self)
-        self.window_keys = QTableWidget(len(WINDOW_KEYS), 2, keys)
-        self.window_keys.setHorizontalHeaderLabels(["Key", "Does"])
-        self.window_keys.verticalHeader().hide()
-        self.window_keys.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
-        self.window_keys.setAccessibleName("Window keyboard shortcuts")
+        grid = QGridLayout(keys)
+        grid.setColumnStretch(1, 1)
+        grid.setVerticalSpacing(4)
+        self.window_keys: list[tuple[QLabel, QLabel]] = []
         for row, (key, does) in enumerate(WINDOW_KEYS):
-            self.window_keys.setItem(row, 0, QTableWidgetItem(key))
-            self.window_keys.setItem(row, 1, QTableWidgetItem(does))
-        self.window_keys.resizeColumnsToContents()
-        self.window_keys.horizontalHeader().setStretchLastSection(True)
-        keys_box = QVBoxLayout(keys)
-        keys_box.addWidget(self.window_keys)
+            key_label = QLabel(f"<b>{key}</b>", keys)
+            does_label = QLabel(does, keys)
+            grid.addWidget(key_label, row, 0)
+            grid.addWidget(does_label, row, 1)
+            self.window_keys.append((key_label, does_label))
 
         layout = QVBoxLayout(self)
         layout.addWidget(box)
-        layout.addWidget(keys, 1)
+        layout.addWidget(keys)
+        layout.addStretch(1)
 
     def fill(self, s: Settings, status: Any = None) -> None:
         self.hotkey_enabled.setChecked(s.hotkey.enabled)
