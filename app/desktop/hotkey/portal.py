@@ -283,21 +283,27 @@ class PortalHotkey(QObject):
     async def _dispatch(self) -> None:
         while True:
             msg = await self._signals.get()
-            member = msg.header.fields.get(HeaderFields.member)
-            if member == "Closed":
-                if msg.header.fields.get(HeaderFields.path) == self.session_handle:
-                    self._ended()
-                continue
-            if not msg.body or msg.body[0] != self.session_handle:
-                continue  # another session's (or another app's) shortcut
-            if member in ("Activated", "Deactivated") and msg.body[1] == SHORTCUT_ID:
-                if member == "Activated":
-                    self.debouncer.down()
-                else:
-                    self.debouncer.up()
-            elif member == "ShortcutsChanged":
-                self._take_shortcuts(msg.body[1])
-                self.changed.emit()
+            try:
+                self._signal(msg)
+            except Exception:  # a malformed signal must not end the hotkey
+                log.exception("unexpected portal signal: %s", msg)
+
+    def _signal(self, msg: Any) -> None:
+        member = msg.header.fields.get(HeaderFields.member)
+        if member == "Closed":
+            if msg.header.fields.get(HeaderFields.path) == self.session_handle:
+                self._ended()
+            return
+        if not msg.body or msg.body[0] != self.session_handle:
+            return  # another session's (or another app's) shortcut
+        if member in ("Activated", "Deactivated") and msg.body[1] == SHORTCUT_ID:
+            if member == "Activated":
+                self.debouncer.down()
+            else:
+                self.debouncer.up()
+        elif member == "ShortcutsChanged":
+            self._take_shortcuts(msg.body[1])
+            self.changed.emit()
 
     def _ended(self) -> None:
         log.info("the desktop closed the global shortcut session")

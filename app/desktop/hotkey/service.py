@@ -179,7 +179,11 @@ class HotkeyService(QObject):
             backend, self.portal = self.portal, None
             backend.changed.disconnect(self._portal_changed)
             backend.debouncer.cancel()
-            task = asyncio.get_running_loop().create_task(backend.close())
+            try:
+                loop = asyncio.get_running_loop()
+            except RuntimeError:  # the loop is gone: the bus connection goes with the process
+                return
+            task = loop.create_task(backend.close())
             self._closing.add(task)
             task.add_done_callback(self._closing.discard)
 
