@@ -142,6 +142,9 @@ def test_registers_with_the_preferred_trigger_and_shows_the_assigned_one(
         status = await until_status(hotkeys, lambda s: s.active, "the shortcut is bound")
         assert status.trigger == "Meta+F9"  # what the desktop assigned, not what was asked
         assert status.can_configure
+        (register,) = fake_portal.calls("Register")
+        assert register["body"] == ["harken", {}]  # who we are, first (harken.desktop)
+        assert fake_portal.log()[0]["member"] == "Register"
         (bind,) = fake_portal.calls("BindShortcuts")
         session, shortcuts, _parent, options = bind["body"]
         (shortcut_id, info) = shortcuts[0]

@@ -4,7 +4,8 @@
         [--assign "Ctrl+Alt+Space"] [--no-interface]
 
 It owns ``org.freedesktop.portal.Desktop`` and implements, as the portal
-specification describes them: the ``version`` property; ``CreateSession``
+specification describes them: the host ``Registry.Register`` (recorded,
+nothing else); the ``version`` property; ``CreateSession``
 and ``BindShortcuts`` answering through ``org.freedesktop.portal.Request``
 objects (the handle is built from the caller's unique name and its
 ``handle_token``; the ``Response`` signal carries the results);
@@ -85,6 +86,8 @@ class FakePortal:
         if iface == SESSION and path in self.sessions and member == "Close":
             self.sessions.pop(path)
             self.bound.pop(path, None)
+            return self.conn.send(new_method_return(msg))
+        if iface == "org.freedesktop.host.portal.Registry" and member == "Register":
             return self.conn.send(new_method_return(msg))
         if iface == CONTROL and path == CONTROL_PATH:
             return self.control(msg, member)

@@ -6,7 +6,8 @@ shortcut for it, and the desktop signals when it is pressed and released.
 The conversation, over the D-Bus session bus, is the one the portal
 specification describes:
 
-1. ``Properties.Get(GlobalShortcuts, "version")``: is the interface offered?
+1. ``Registry.Register("harken")`` (newer portals: who we are), then
+   ``Properties.Get(GlobalShortcuts, "version")``: is the interface offered?
 2. ``CreateSession`` → a ``Request`` object whose ``Response`` signal
    carries the session handle.
 3. ``BindShortcuts(session, [("push-to-talk", {description,
@@ -52,6 +53,8 @@ PORTAL_PATH = "/org/freedesktop/portal/desktop"
 SHORTCUTS = "org.freedesktop.portal.GlobalShortcuts"
 REQUEST = "org.freedesktop.portal.Request"
 SESSION = "org.freedesktop.portal.Session"
+REGISTRY = "org.freedesktop.host.portal.Registry"
+APP_ID = "harken"  # the desktop file's name (packaging/harken.desktop)
 SHORTCUT_ID = "push-to-talk"
 DESCRIPTION = "Hold to talk to Harken"
 
@@ -140,6 +143,7 @@ class PortalHotkey(QObject):
                 f"Could not connect to the D-Bus session bus at {address} ({exc}). Space in the "
                 "Harken window still works."
             ) from exc
+        await self._register()
         self.version = await self._version()
         await self._listen()
         created = await self._request("CreateSession", "a{sv}", lambda options: (options,))
@@ -160,6 +164,17 @@ class PortalHotkey(QObject):
         self.active = True
         log.info("portal shortcut bound: %s (portal version %d)", self.trigger, self.version)
         self.changed.emit()
+
+    async def _register(self) -> None:
+        """Tell the portal which application this is (``harken``, as in harken.desktop), so the
+        desktop lists and stores the shortcut under Harken. Only newer portals (1.19+) know the
+        host Registry; older ones work it out themselves, so an error here is not one."""
+        msg = new_method_call(
+            DBusAddress(PORTAL_PATH, PORTAL_NAME, REGISTRY), "Register", "sa{sv}", (APP_ID, {})
+        )
+        reply = await self._call(msg)
+        if reply.header.message_type == MessageType.error:
+            log.debug("portal registry: %s", reply.body)
 
     async def _version(self) -> int:
         msg = new_method_call(
