@@ -19,7 +19,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.config.settings import PRESETS, Settings, preset
+from app.config.presets import PRESETS, preset
+from app.config.settings import Settings
 from app.desktop.settings.local_model_page import LocalModelGroup
 from app.desktop.settings.widgets import hint, named
 
@@ -113,14 +114,14 @@ class ProviderPage(QWidget):
         self.test.setVisible(not local)
         self.local.setVisible(local)
 
-    def fill(self, s: Settings, key: str) -> None:
+    def fill(self, s: Settings) -> None:
+        """Everything but the key (the dialog keeps keys per preset and base URL)."""
         self.preset.blockSignals(True)
         self.preset.setCurrentIndex(max(0, self.preset.findData(s.provider.preset)))
         self.preset.blockSignals(False)
         self.base_url.setText(s.provider.base_url)
         self.model.setEditText(s.provider.model)
         self.api_version.setText(s.provider.api_version)
-        self.api_key.setText(key)
         self.local.fill(s.local)
         self.update_kind()
 
@@ -135,8 +136,9 @@ class ProviderPage(QWidget):
     def show_overridden(self, overridden: frozenset[str]) -> None:
         if overridden:
             self.override_note.setText(
-                "Some values come from environment variables or command-line flags for this "
-                f"run ({', '.join(sorted(overridden))}); what you save here applies without them."
+                "This run uses environment variables or command-line flags for "
+                f"{', '.join(sorted(overridden))}. They apply to this run only and are never "
+                "saved; this dialog shows and saves your own settings."
             )
             self.override_note.show()
 

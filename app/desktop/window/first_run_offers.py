@@ -12,7 +12,8 @@ import copy
 from collections.abc import Sequence
 from typing import Any
 
-from app.config.settings import ProviderSettings, Settings, preset
+from app.config.presets import preset
+from app.config.settings import ProviderSettings, Settings
 from app.desktop.conversation.conversation_model import SETTINGS_LINK
 
 LINK_PREFIX = "harken:offer:"
