@@ -294,6 +294,25 @@ def test_a_refusing_portal_gives_a_clear_message(
     qt_async.run(scenario())
 
 
+@pytest.mark.parametrize("portal_flags", [["--bind-response", "1"]])
+def test_saving_the_settings_asks_again_after_a_decline(
+    qtbot: QtBot, qt_async: QtAsync, fake_portal: FakePortalClient
+) -> None:
+    async def scenario() -> None:
+        desktop = desktop_for(qtbot, ScriptedBridge())
+        hotkeys = desktop.hotkeys
+        assert hotkeys is not None
+        await until_status(hotkeys, lambda s: "declined" in s.message, "the decline")
+        assert "Save the settings to be asked again" in hotkeys.status.message
+        desktop.window.settings_saved(Settings())  # Settings → Save, nothing changed
+        assert hotkeys.starting and hotkeys.status.message.startswith("Asking")
+        await until_status(hotkeys, lambda s: "declined" in s.message, "the second decline")
+        assert len(fake_portal.calls("BindShortcuts")) == 2
+        await closed(desktop)
+
+    qt_async.run(scenario())
+
+
 def test_no_portal_on_the_bus_says_what_to_do(
     qtbot: QtBot, qt_async: QtAsync, portal_env: str
 ) -> None:

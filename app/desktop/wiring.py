@@ -42,10 +42,15 @@ class Desktop:
     _hotkey_settings: Any = None  # what the running hotkey was started with
 
     def apply_settings(self, settings: Settings) -> None:
-        """After Settings → Save: rebind the hotkey if it changed, follow the output device."""
+        """After Settings → Save: rebind the hotkey if it changed (or retry it if it failed),
+        follow the output device."""
         if self.earcons is not None:
             self.earcons.device = self.effective(settings).audio.output_device or None
-        if self.hotkeys is not None and settings.hotkey != self._hotkey_settings:
+        hotkeys = self.hotkeys
+        if hotkeys is not None and (
+            settings.hotkey != self._hotkey_settings  # rebind: new keys, or turned on/off
+            or (settings.hotkey.enabled and not hotkeys.status.active and not hotkeys.starting)
+        ):  # (saving again retries a hotkey that failed: a declined dialog, an ended session)
             self.start_hotkey(settings)
         for callback in self._on_saved:
             callback(settings)

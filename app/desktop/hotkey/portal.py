@@ -263,9 +263,8 @@ class PortalHotkey(QObject):
         response, results = answer.body
         if response == 1:
             raise PortalError(
-                "The global shortcut was declined in the desktop's dialog. Turn the hotkey off "
-                "and on in Settings → Shortcuts to be asked again; Space in the Harken window "
-                "still works."
+                "The global shortcut was declined in the desktop's dialog. Save the settings "
+                "to be asked again; Space in the Harken window still works."
             )
         if response != 0:
             raise PortalError(

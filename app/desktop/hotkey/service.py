@@ -59,6 +59,11 @@ class HotkeyService(QObject):
     def backend(self) -> Backend:
         return self.choice.backend
 
+    @property
+    def starting(self) -> bool:
+        """The desktop portal has not answered yet (it may be showing its dialog)."""
+        return self._starting is not None and not self._starting.done()
+
     def apply(self, settings: HotkeySettings) -> None:
         """Start the hotkey for these settings, replacing whatever ran before."""
         self.stop()
@@ -119,9 +124,9 @@ class HotkeyService(QObject):
             await backend.start()
         except PortalError as exc:
             log.info("global hotkey off: %s", exc)
-            if self.portal is backend:
-                self._set(HotkeyStatus("portal", False, str(exc)))
             await backend.close()
+            if self.portal is backend:  # (said last: from now on a save may ask again)
+                self._set(HotkeyStatus("portal", False, str(exc)))
 
     def _portal_changed(self) -> None:
         backend = self.portal
@@ -146,8 +151,8 @@ class HotkeyService(QObject):
                 HotkeyStatus(
                     "portal",
                     False,
-                    "The desktop ended the global shortcut session. Turn the hotkey off and on "
-                    "to ask again; Space in the Harken window still works.",
+                    "The desktop ended the global shortcut session. Save the settings to ask "
+                    "again; Space in the Harken window still works.",
                 )
             )
 
