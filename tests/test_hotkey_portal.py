@@ -6,91 +6,34 @@ GlobalShortcuts as the specification describes it: Request objects and
 their Response signal, session objects, Activated/Deactivated). The app's
 real code runs on a qasync loop, as in ``harken``: ``build_desktop`` (or the
 whole app, for the push-to-talk turn) picks the portal because the session
-looks like Wayland, registers, and gets the fake portal's key events.
+looks like Wayland, registers, and gets the fake portal's key events. (The
+whole app holding a push-to-talk turn through the portal is in
+``test_gui_portal_ptt.py``.)
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
-from pathlib import Path
-from typing import Any
 
-import numpy as np
-import numpy.typing as npt
 import pytest
-from faster_whisper import decode_audio
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
 from app.config.settings import Settings
 from app.desktop.earcons import EarconPlayer
-from app.desktop.hotkey import HotkeyService, HotkeyStatus
 from app.desktop.hotkey.portal import NO_INTERFACE, NO_PORTAL
 from app.desktop.wiring import Desktop, build_desktop
 from tests.support.fake_portal import FakePortalClient
-from tests.support.live_app import CueMicrophone, QtAsync, SharedWhisper, start_app
+from tests.support.live_app import QtAsync
 from tests.support.scripted_bridge import ScriptedBridge
-from tests.support.session_bus import start_fake_portal, stop, wayland_session
-from tests.support.sse_server import ScriptedServer, openai_stream, sse_reply
+from tests.support.session_bus import until_status
 
 pytest_plugins = ["tests.support.live_app", "tests.support.session_bus"]
-
-JFK_WORDS = "ask not what your country can do for you"
 
 
 class SilentSoundDevice:
     def play(self, data: object, samplerate: int, device: object = None) -> None:
         pass
-
-
-@pytest.fixture
-def portal_env(monkeypatch: pytest.MonkeyPatch, session_bus: str, tmp_path: Path) -> str:
-    """This process looks like a Wayland session whose session bus is the private one."""
-    wayland_session(monkeypatch, session_bus)
-    monkeypatch.delenv("HARKEN_DEBUG_DUMP", raising=False)
-    sockets = tmp_path / "sockets"  # the single-instance socket: never meet another Harken
-    sockets.mkdir()
-    monkeypatch.setenv("TMPDIR", str(sockets))
-    return session_bus
-
-
-@pytest.fixture
-def portal_flags() -> list[str]:
-    return []
-
-
-@pytest.fixture
-def fake_portal(portal_env: str, portal_flags: list[str]) -> Iterator[FakePortalClient]:
-    proc = start_fake_portal(portal_env, *portal_flags)
-    client = FakePortalClient(portal_env)
-    try:
-        yield client
-    finally:
-        client.close()
-        stop(proc)
-
-
-async def until_status(
-    hotkeys: HotkeyService, check: Any, what: str, timeout_s: float = 10.0
-) -> HotkeyStatus:
-    """Wait (on ``status_changed``, never sleeping) until ``check(status)`` is true."""
-    changed = asyncio.Event()
-
-    def poke(_status: object) -> None:
-        changed.set()
-
-    hotkeys.status_changed.connect(poke)
-    try:
-        async with asyncio.timeout(timeout_s):
-            while not check(hotkeys.status):
-                changed.clear()
-                await changed.wait()
-    except TimeoutError:
-        raise AssertionError(f"{what}: not within {timeout_s} s; {hotkeys.status}") from None
-    finally:
-        hotkeys.status_changed.disconnect(poke)
-    return hotkeys.status
 
 
 def desktop_for(qtbot: QtBot, bridge: ScriptedBridge, settings: Settings | None = None) -> Desktop:
@@ -343,63 +286,3 @@ def test_the_desktop_ending_the_session_is_shown(
         await closed(desktop)
 
     qt_async.run(scenario())
-
-
-# -- the whole app: a push-to-talk turn held through the portal ------------------------------
-
-
-@pytest.fixture(scope="module")
-def whisper() -> Iterator[SharedWhisper]:
-    model = SharedWhisper()
-    model.start_loading()
-    yield model
-    model.dispose()
-
-
-@pytest.fixture(scope="module")
-def jfk_audio(jfk_flac: Path) -> npt.NDArray[np.float32]:
-    return np.ascontiguousarray(decode_audio(str(jfk_flac), sampling_rate=16000), np.float32)
-
-
-def test_a_push_to_talk_turn_held_through_the_portal(
-    qtbot: QtBot,
-    qt_async: QtAsync,
-    fake_portal: FakePortalClient,
-    server: ScriptedServer,
-    whisper: SharedWhisper,
-    jfk_audio: npt.NDArray[np.float32],
-) -> None:
-    server.add(sse_reply(openai_stream(["Kennedy said that ", "in 1961."])))
-    mic = CueMicrophone(speed=4.0)
-    argv = ["--no-tts", "--provider", "openai", "--base-url", server.base_url("openai"),
-            "--model", "test-model", "--api-key", "sk-local"]  # fmt: skip
-
-    async def scenario() -> None:
-        app = await start_app(qtbot, argv, transcriber=whisper, microphone=mic)
-        w = app.window
-        hotkeys = w.hotkeys
-        assert isinstance(hotkeys, HotkeyService) and hotkeys.backend == "portal"
-        await until_status(hotkeys, lambda s: s.active, "the shortcut is bound")
-        await app.until(lambda: w.models_ready and mic.position > 0, what="models loaded")
-
-        w.message_box.clearFocus()
-        w.showMinimized()  # the user is in another application
-        assert fake_portal.press()
-        await app.until(lambda: w.ptt.held or w.tracker.state.name == "LISTENING", what="press")
-        end = mic.say(jfk_audio)
-        await app.until(lambda: mic.position >= end + 1600, what="jfk.flac played", timeout_s=40)
-        fake_portal.release()
-        await app.until(
-            lambda: "in 1961." in app.text() and w.tracker.state.name == "IDLE",
-            what="the reply finished",
-        )
-        text = app.text()
-        assert JFK_WORDS in text[text.index("🎙") :].lower()
-        (request,) = server.requests
-        assert JFK_WORDS in request.json()["messages"][-1]["content"].lower()
-        # Flags gave the provider: no "needs a language model" banner on this first start.
-        assert "needs a language model" not in text
-        assert await app.quit() == 0
-        assert len(fake_portal.calls("Close")) == 1  # the session ends with the app
-
-    qt_async.run(scenario(), timeout_s=120)

@@ -10,11 +10,19 @@ and returns the process once it owns the portal's name; ``stop(proc)`` ends
 it. ``wayland_session(monkeypatch, bus)`` makes this process look like a
 Wayland session whose session bus is ``bus``.
 
+``portal_env`` (fixture) does that for the test, with a private socket
+directory for the single-instance server; ``fake_portal`` starts the fake
+portal with the test's ``portal_flags`` (default none; parametrize it) and
+yields a ``FakePortalClient``. ``await until_status(hotkeys, check, what)``
+waits, on ``status_changed`` and never sleeping, until the app's
+``HotkeyService`` status passes ``check``.
+
 (PYTEST_DONT_REWRITE: test modules import this before registering it as a plugin.)
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
 import select
 import shutil
@@ -22,8 +30,12 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+
+from app.desktop.hotkey import HotkeyService, HotkeyStatus
+from tests.support.fake_portal import FakePortalClient
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -89,3 +101,52 @@ def wayland_session(monkeypatch: pytest.MonkeyPatch, bus: str) -> None:
     monkeypatch.setenv("XDG_SESSION_TYPE", "wayland")
     monkeypatch.setenv("WAYLAND_DISPLAY", "wayland-harken-test")
     monkeypatch.delenv("DISPLAY", raising=False)
+
+
+@pytest.fixture
+def portal_env(monkeypatch: pytest.MonkeyPatch, session_bus: str, tmp_path: Path) -> str:
+    """This process looks like a Wayland session whose session bus is the private one."""
+    wayland_session(monkeypatch, session_bus)
+    monkeypatch.delenv("HARKEN_DEBUG_DUMP", raising=False)
+    sockets = tmp_path / "sockets"  # the single-instance socket: never meet another Harken
+    sockets.mkdir()
+    monkeypatch.setenv("TMPDIR", str(sockets))
+    return session_bus
+
+
+@pytest.fixture
+def portal_flags() -> list[str]:
+    return []
+
+
+@pytest.fixture
+def fake_portal(portal_env: str, portal_flags: list[str]) -> Iterator[FakePortalClient]:
+    proc = start_fake_portal(portal_env, *portal_flags)
+    client = FakePortalClient(portal_env)
+    try:
+        yield client
+    finally:
+        client.close()
+        stop(proc)
+
+
+async def until_status(
+    hotkeys: HotkeyService, check: Any, what: str, timeout_s: float = 10.0
+) -> HotkeyStatus:
+    """Wait (on ``status_changed``, never sleeping) until ``check(status)`` is true."""
+    changed = asyncio.Event()
+
+    def poke(_status: object) -> None:
+        changed.set()
+
+    hotkeys.status_changed.connect(poke)
+    try:
+        async with asyncio.timeout(timeout_s):
+            while not check(hotkeys.status):
+                changed.clear()
+                await changed.wait()
+    except TimeoutError:
+        raise AssertionError(f"{what}: not within {timeout_s} s; {hotkeys.status}") from None
+    finally:
+        hotkeys.status_changed.disconnect(poke)
+    return hotkeys.status
