@@ -4,9 +4,9 @@ Each test starts a private ``dbus-daemon --session`` and, on it, the fake
 portal of ``tests.support.fake_portal`` (a separate process implementing
 GlobalShortcuts as the specification describes it: Request objects and
 their Response signal, session objects, Activated/Deactivated). The app's
-real code runs on a qasync loop, as in ``harken``: ``build_desktop`` (or the
-whole app, for the push-to-talk turn) picks the portal because the session
-looks like Wayland, registers, and gets the fake portal's key events. (The
+real code runs on a qasync loop, as in ``harken``: ``build_desktop`` picks the
+portal because the session looks like Wayland, registers, and gets the fake
+portal's key events. (The
 whole app holding a push-to-talk turn through the portal is in
 ``test_gui_portal_ptt.py``.)
 """
