@@ -13,7 +13,7 @@ cd "$root"
 app_debs=(libportaudio2 espeak-ng libegl1 libgl1 libfontconfig1 libdbus-1-3 libxkbcommon-x11-0
           libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-image0 libxcb-render-util0
           libxcb-shape0 libxcb-xinerama0 libxcb-randr0)
-test_debs=(pulseaudio pulseaudio-utils libasound2-plugins xvfb xdotool)
+test_debs=(pulseaudio pulseaudio-utils libasound2-plugins xvfb xdotool dbus)
 debs=("${app_debs[@]}")
 [ "$mode" = test ] && debs+=("${test_debs[@]}")
 

@@ -17,9 +17,10 @@ from app.desktop.hotkey import (
     ComboState,
     GlobalHotkey,
     HotkeyError,
-    available,
+    choose,
     key_token,
     parse_hotkey,
+    portal_trigger,
 )
 
 pytest_plugins = ["tests.support.xvfb"]  # xvfb_display
@@ -38,21 +39,34 @@ class KeyCode:  # the shape of pynput's keyboard.KeyCode
     vk: int | None = None
 
 
-@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="Linux session types")
 @pytest.mark.parametrize(
     "env",
     [{"WAYLAND_DISPLAY": "wayland-0", "DISPLAY": ":0"}, {"XDG_SESSION_TYPE": "wayland"}],
 )
-def test_wayland_is_unavailable_with_a_reason(env: dict[str, str]) -> None:
-    ok, reason = available(env)
-    assert not ok
-    assert "Wayland" in reason and "Space" in reason
+def test_wayland_uses_the_desktop_portal_never_pynput(env: dict[str, str]) -> None:
+    # pynput under XWayland would only see keys typed into other X11 windows
+    assert choose(env, "linux").backend == "portal"
 
 
-@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="X11 only")
-def test_no_display_is_unavailable() -> None:
-    ok, reason = available({})
-    assert not ok and "X display" in reason
+def test_x11_uses_pynput_and_other_systems_too() -> None:
+    assert choose({"DISPLAY": ":0", "XDG_SESSION_TYPE": "x11"}, "linux").backend == "x11"
+    assert choose({}, "win32").backend == "x11"
+    assert choose({}, "darwin").backend == "x11"
+
+
+def test_no_graphical_session_says_why_and_what_to_do() -> None:
+    choice = choose({}, "linux")
+    assert choice.backend == "none"
+    assert "DISPLAY" in choice.reason and "Space in the Harken window" in choice.reason
+
+
+def test_portal_trigger_format() -> None:
+    assert portal_trigger("<ctrl>+<alt>+space") == "CTRL+ALT+space"
+    assert portal_trigger("<alt>+<ctrl>+<shift>+<cmd>+h") == "CTRL+ALT+SHIFT+LOGO+h"
+    assert portal_trigger("<f9>") == "F9"
+    assert portal_trigger("<super>+<enter>") == "LOGO+Return"
+    with pytest.raises(HotkeyError, match="exactly one key"):
+        portal_trigger("<ctrl>+a+b")
 
 
 def test_parse_hotkey() -> None:

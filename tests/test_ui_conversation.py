@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QTextCursor, QTextDocument
+from PySide6.QtGui import QFontMetrics, QTextCursor, QTextDocument
 from pytestqt.qtbot import QtBot
 
 from app.agent import events as ev
@@ -238,3 +238,41 @@ def test_a_partial_without_words_in_the_end_is_withdrawn(qtbot: QtBot) -> None:
     assert "🎙 huh …" in view.toPlainText()
     play(view, [ev.PartialTranscript(utterance_id=1, text="")])
     assert "huh" not in view.toPlainText()
+
+
+def test_markers_are_drawn_icons_not_emoji_the_font_may_lack(qtbot: QtBot) -> None:
+    """Debian's default fonts (DejaVu) have no 🎙, ⏱, ⏹ or 💡: they would show as boxes."""
+    view = make(qtbot)
+    view.add_notice("Found Ollama.", link=("Use it", "harken:offer:0"))
+    play(view, voice_turn(1, "what's new", "Nothing much."))
+    play(view, barge_in(2, "Lisbon is old. It was", "Lisbon is old.", 3, "what time is it"))
+    view.flush()
+    metrics = QFontMetrics(view.document().defaultFont())
+    shown = view.document().toPlainText()  # what is drawn as text; icons are "\ufffc"
+    missing = {ch for ch in shown if not ch.isspace() and ch != "\ufffc"}
+    missing = {ch for ch in missing if not metrics.inFontUcs4(ord(ch))}
+    assert not missing, f"characters the view's font cannot draw: {sorted(missing)}"
+    icons = []
+    block = view.document().begin()
+    while block.isValid():
+        it = block.begin()
+        while not it.atEnd():
+            fmt = it.fragment().charFormat()
+            if fmt.isImageFormat():
+                name = fmt.toImageFormat().name()
+                assert view.document().resource(
+                    QTextDocument.ResourceType.ImageResource.value, name
+                )
+                icons.append(name.split(":")[1].split("/")[0])
+            it += 1
+        block = block.next()
+    assert icons == ["hint", "mic", "timer", "stop", "mic"]
+    tool_view = make(qtbot)
+    play(tool_view, tool_turn(4, "what time is it in Lisbon"))
+    tool_view.flush()
+    assert "🔧" not in tool_view.document().toPlainText()
+    assert "🔧 get_time(" in tool_view.toPlainText()
+    # The plain text (copy, debug dump) still says what each icon stands for.
+    text = view.toPlainText()
+    assert "💡 Found Ollama." in text and "🎙 “what's new”" in text and "⏹ interrupted" in text
+    assert "⏱ speech end → transcript" in text

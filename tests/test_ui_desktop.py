@@ -45,9 +45,9 @@ def test_build_desktop(qtbot: QtBot, monkeypatch: pytest.MonkeyPatch) -> None:
     try:
         assert desktop.window.isVisible()
         assert desktop.tray.window is desktop.window and desktop.window.tray is desktop.tray
-        assert desktop.hotkey is None
-        assert desktop.hotkey_status[0] is False and "X display" in desktop.hotkey_status[1]
-        assert desktop.window.hotkey_status == desktop.hotkey_status
+        assert desktop.hotkeys is not None and desktop.window.hotkeys is desktop.hotkeys
+        status = desktop.hotkeys.status
+        assert not status.active and "DISPLAY" in status.message and "Space" in status.message
         text = desktop.window.view.toPlainText()
         assert "⚠ Your settings file was damaged" in text and "Open Settings" in text
 

@@ -7,10 +7,11 @@ from pytestqt.qtbot import QtBot
 
 from app.config.audio_devices import Device
 from app.config.secrets import SecretStore
-from app.config.settings import Settings
+from app.config.settings import HotkeySettings, Settings
 from app.desktop.gui import close_loop
+from app.desktop.hotkey import HotkeyService
+from app.desktop.settings.audio_page import DEFAULT_DEVICE, NO_MIC
 from app.desktop.settings.settings_dialog import SettingsDialog
-from app.desktop.settings.settings_pages import DEFAULT_DEVICE, NO_MIC
 from tests.support.models_server import ModelsServer
 
 DEVICES = [
@@ -52,7 +53,7 @@ def test_saves_what_was_edited(qtbot: QtBot) -> None:
     g.show_latency.setChecked(False)
     g.close_to_tray.setChecked(False)
     g.system_prompt.setPlainText("Answer like a pirate.")
-    g.hotkey.setText("<ctrl>+<shift>+h")
+    dialog.shortcuts.hotkey.setText("<ctrl>+<shift>+h")
     g.clipboard_read.setChecked(True)
     dialog.buttons.accepted.emit()
     assert len(saved) == 1
@@ -162,10 +163,18 @@ def test_devices_by_name_and_none_found(qtbot: QtBot) -> None:
     assert empty.edited().audio.input_device == ""
 
 
-def test_hotkey_explains_when_unavailable(qtbot: QtBot) -> None:
-    reason = "Wayland does not let applications watch the keyboard."
-    dialog, _ = make(qtbot, hotkey_status=(False, reason))
-    assert reason in dialog.general.hotkey_note.text()
+def test_shortcuts_page_says_why_the_hotkey_is_off_and_follows_changes(qtbot: QtBot) -> None:
+    hotkeys = HotkeyService(env={})  # no graphical session at all
+    hotkeys.apply(HotkeySettings())
+    dialog, _ = make(qtbot, hotkeys=hotkeys)
+    page = dialog.shortcuts
+    assert page.state.text() == "Not available"
+    assert "DISPLAY" in page.hotkey_note.text() and "Space" in page.hotkey_note.text()
+    assert page.configure.isHidden()
+    hotkeys.apply(HotkeySettings(enabled=False))  # while the dialog is open
+    assert page.state.text() == "Off"
+    assert page.hotkey_note.text() == "The global hotkey is turned off."
+    assert page.window_keys[0][0].text() == "<b>Space (hold)</b>"
 
 
 def test_fetch_models_fills_the_model_list(qtbot: QtBot, models_api: ModelsServer) -> None:

@@ -3,7 +3,8 @@
 Local servers are probed on their usual ports (Ollama 11434, LM Studio 1234,
 llama.cpp 8080) with a short timeout, all at once; API keys already in the
 environment count too. The result is a list of offers for the welcome
-screen, best first; an empty list means "open Settings".
+screen, best first; an empty list means "open Settings". None of it is shown
+when the effective configuration already has a provider (``provider_given``).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from dataclasses import dataclass
 
 import httpx
 
+from app.config.overlay import Resolved
 from app.config.presets import API_KEY_ENV, preset
 from app.config.provider_probe import fetch_models
 
@@ -33,6 +35,15 @@ class Offer:
     base_url: str
     models: tuple[str, ...] = ()
     api_key_env: str | None = None  # the environment variable holding the key
+
+
+def provider_given(resolved: Resolved) -> bool:
+    """True when the environment or the command line already chose the model for this run
+    (``--provider openai --base-url … --api-key …``, ``OPENAI_API_KEY``, ``HARKEN_MODEL``…):
+    then a first start has nothing to offer, and no "needs a language model" banner."""
+    return resolved.api_key is not None or any(
+        name.startswith("provider.") or name == "local.model_path" for name in resolved.overridden
+    )
 
 
 async def detect(

@@ -214,6 +214,7 @@ async def _main(app: Any, args: argparse.Namespace, session: DesktopSession | No
         try:
             await close_all(
                 [
+                    ("portal", desktop.wait_closed),  # the portal session closes with the app
                     ("session", session.bridge.shutdown),
                     ("history", history.close if history is not None else lambda: None),
                 ],
@@ -267,9 +268,9 @@ async def _main(app: Any, args: argparse.Namespace, session: DesktopSession | No
     handled = _quit_on_signals(loop, quit_app)
     starting = loop.create_task(session.bridge.start())
     try:
-        if session.first_run:
-            from app.config.first_run import detect
+        from app.config.first_run import detect, provider_given
 
+        if session.first_run and not provider_given(session.resolved):
             try:
                 desktop.window.show_offers(await detect())
             except Exception:  # detection is a courtesy; never block start-up on it

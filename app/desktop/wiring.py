@@ -10,6 +10,7 @@ in step when the settings change.
 
 from __future__ import annotations
 
+import copy
 import logging
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -19,8 +20,8 @@ from PySide6.QtWidgets import QApplication
 
 from app.agent import events as ev
 from app.config.settings import Settings
-from app.desktop import hotkey as hotkey_mod
 from app.desktop.earcons import EarconPlayer
+from app.desktop.hotkey import HotkeyService
 from app.desktop.window.icons import app_icon
 from app.desktop.window.main_window import MainWindow
 from app.desktop.window.theme import apply_theme
@@ -35,45 +36,45 @@ class Desktop:
     tray: Tray
     bridge: Any
     earcons: EarconPlayer | None = None
-    hotkey: hotkey_mod.GlobalHotkey | None = None
-    hotkey_status: tuple[bool, str] = (False, "")
+    hotkeys: HotkeyService | None = None
     effective: Callable[[Settings], Settings] = lambda s: s  # saved → in effect this run
     _on_saved: list[Callable[[Settings], None]] = field(default_factory=list)
+    _hotkey_settings: Any = None  # what the running hotkey was started with
 
     def apply_settings(self, settings: Settings) -> None:
-        """After Settings → Save: restart the hotkey, follow the output device."""
+        """After Settings → Save: rebind the hotkey if it changed (or retry it if it failed),
+        follow the output device."""
         if self.earcons is not None:
             self.earcons.device = self.effective(settings).audio.output_device or None
-        self.start_hotkey(settings)
+        hotkeys = self.hotkeys
+        if hotkeys is not None and (
+            settings.hotkey != self._hotkey_settings  # rebind: new keys, or turned on/off
+            or (settings.hotkey.enabled and not hotkeys.status.active and not hotkeys.starting)
+        ):  # (saving again retries a hotkey that failed: a declined dialog, an ended session)
+            self.start_hotkey(settings)
         for callback in self._on_saved:
             callback(settings)
 
     def start_hotkey(self, settings: Settings) -> None:
-        if self.hotkey is not None:
-            self.hotkey.stop()
-            self.hotkey = None
-        if not settings.hotkey.enabled:
-            return
-        ok, reason = hotkey_mod.available()
-        if ok:
-            try:
-                hotkey = hotkey_mod.GlobalHotkey(settings.hotkey.global_hotkey, self.window)
-            except hotkey_mod.HotkeyError as exc:
-                ok, reason = False, str(exc)
-            else:
-                ok, reason = hotkey.start()
-                if ok:
-                    hotkey.pressed.connect(self.bridge.push_to_talk_press)
-                    hotkey.released.connect(self.bridge.push_to_talk_release)
-                    self.hotkey = hotkey
-        self.hotkey_status = (ok, reason)
-        self.window.hotkey_status = self.hotkey_status
-        if not ok:
-            log.info("global hotkey off: %s", reason)
+        """Start (or restart) the global hotkey for ``settings.hotkey``."""
+        if self.hotkeys is None:
+            self.hotkeys = HotkeyService(self.window)
+            self.hotkeys.pressed.connect(self.bridge.push_to_talk_press)
+            self.hotkeys.released.connect(self.bridge.push_to_talk_release)
+            self.window.hotkeys = self.hotkeys
+        self._hotkey_settings = copy.deepcopy(settings.hotkey)
+        self.hotkeys.apply(settings.hotkey)
+        if not self.hotkeys.status.active:
+            log.info("global hotkey: %s", self.hotkeys.status.message)
+
+    async def wait_closed(self) -> None:
+        if self.hotkeys is not None:
+            await self.hotkeys.wait_closed()
 
     def close(self) -> None:
-        if self.hotkey is not None:
-            self.hotkey.stop()
+        """Quit: stop the hotkey (``wait_closed`` then waits for the portal session to close)."""
+        if self.hotkeys is not None:
+            self.hotkeys.stop()
         if self.earcons is not None:
             self.earcons.close()
         self.tray.icon.hide()

@@ -5,6 +5,11 @@
 
 With ``--shot`` the window grabs itself once the script has played and quits;
 without it the window stays open (``import -window root`` takes the screen).
+``--settings-shot PATH --tab Shortcuts`` grabs the settings dialog on that tab
+instead. ``--hotkey`` starts the global hotkey as the app does (on a qasync
+loop): with ``WAYLAND_DISPLAY`` and ``DBUS_SESSION_BUS_ADDRESS`` pointing at a
+bus where ``tests.support.fake_portal`` runs, the Shortcuts tab shows the
+portal backend active.
 """
 
 from __future__ import annotations
@@ -82,6 +87,9 @@ def main() -> None:
     parser.add_argument("--quit-after", type=float, default=0, help="seconds, then quit")
     parser.add_argument("--settings", action="store_true", help="also open the settings dialog")
     parser.add_argument("--empty", action="store_true", help="first start: no conversation yet")
+    parser.add_argument("--settings-shot", type=Path, help="save the settings dialog and quit")
+    parser.add_argument("--tab", default="Provider", help="the settings tab to show")
+    parser.add_argument("--hotkey", action="store_true", help="start the global hotkey")
     args = parser.parse_args()
     home = Path(tempfile.mkdtemp(prefix="harken-shot-"))
     for var in ("XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_STATE_HOME", "XDG_CACHE_HOME"):
@@ -116,15 +124,58 @@ def main() -> None:
         window.view.flush()
         if not args.empty:
             hold_to_talk(window, bridge)
-        if args.settings:
+        if args.settings or args.settings_shot:
             window.open_settings()
+            dialog = window.settings_dialog
+            tabs = dialog.tabs
+            for i in range(tabs.count()):
+                if tabs.tabText(i).replace("&", "") == args.tab:
+                    tabs.setCurrentIndex(i)
+            if args.settings_shot:
+                shot = str(args.settings_shot)
+                QTimer.singleShot(600, lambda: (dialog.grab().save(shot), quit_app()))
         if args.shot:
-            QTimer.singleShot(300, lambda: (window.grab().save(str(args.shot)), app.quit()))
+            QTimer.singleShot(300, lambda: (window.grab().save(str(args.shot)), quit_app()))
 
-    QTimer.singleShot(100, finish)
+    import asyncio
+
+    done = asyncio.Event()
+
+    def quit_app() -> None:
+        if args.hotkey:
+            done.set()  # the hotkey is stopped on the loop, then the loop ends
+        else:
+            app.quit()
+
     if args.quit_after:
-        QTimer.singleShot(int(args.quit_after * 1000), app.quit)
-    app.exec()
+        QTimer.singleShot(int(args.quit_after * 1000), quit_app)
+    if not args.hotkey:
+        QTimer.singleShot(100, finish)
+        app.exec()
+        return
+    import qasync
+
+    from app.desktop.gui import close_loop, run_on
+    from app.desktop.hotkey import HotkeyService
+
+    async def with_hotkey() -> None:
+        window.hotkeys = HotkeyService(window)
+        window.hotkeys.apply(settings.hotkey)
+        for _ in range(100):  # up to 5 s for the desktop (portal) to answer
+            if not window.hotkeys.status.message.startswith("Asking"):
+                break
+            await asyncio.sleep(0.05)
+        finish()
+        await done.wait()
+        window.hotkeys.stop()
+        await window.hotkeys.wait_closed()
+
+    loop = qasync.QEventLoop(app)
+    asyncio.set_event_loop(loop)
+    try:
+        run_on(loop, with_hotkey())
+    finally:
+        close_loop(loop)
 
 
 if __name__ == "__main__":

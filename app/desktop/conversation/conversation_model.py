@@ -243,11 +243,11 @@ class ConversationModel:
 
 
 def tool_line(part: ToolPart, max_chars: int = 120) -> str:
-    """``🔧 name(arg=value, …) → result`` on one line."""
+    """``name(arg=value, …) → result`` on one line (the view draws a tool icon before it)."""
     args = ", ".join(
         f"{k}={_short(json.dumps(v, ensure_ascii=False), 40)}" for k, v in part.arguments.items()
     )
-    line = f"🔧 {part.name}({args})"
+    line = f"{part.name}({args})"
     if part.result is None:
         return line + " …"
     result = " ".join(part.result.split())

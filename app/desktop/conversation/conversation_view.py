@@ -5,7 +5,7 @@ flight is rendered once and left alone; only the "live" tail (the turns
 still running, plus the latest one) is re-rendered, and text deltas are
 coalesced to at most one render per frame (~30 fps), never one per delta.
 Code blocks get a shaded monospace box, an interrupted reply shows what the
-user got normally and the rest dimmed with "⏹ interrupted", tool calls are
+user got normally and the rest dimmed with "interrupted", tool calls are
 one line each, and errors sit inline with a link to Settings when that is
 where the fix is. Text is selectable and the view scrolls with the keyboard.
 """
@@ -30,7 +30,7 @@ from app.desktop.conversation.conversation_model import (
     NoticeEntry,
     ReplyEntry,
 )
-from app.desktop.conversation.entry_writer import EntryWriter
+from app.desktop.conversation.entry_writer import ICON_ALT, EntryWriter
 from app.desktop.conversation.soft_wrap import SOFT_BREAK, strip_soft_wraps
 from app.desktop.window.theme import colors
 from app.desktop.window.welcome import Welcome
@@ -109,6 +109,29 @@ class ConversationView(QTextBrowser):
     @property
     def render_pending(self) -> bool:
         return self._timer.isActive()
+
+    def toPlainText(self) -> str:
+        """The text, with each inline icon written as the emoji it stands for (🎙, ⏱…)."""
+        text = super().toPlainText()
+        if "\ufffc" not in text:
+            return text
+        alts: list[str] = []
+        block = self.document().begin()
+        while block.isValid():
+            it = block.begin()
+            while not it.atEnd():
+                fragment = it.fragment()
+                fmt = fragment.charFormat()
+                if fmt.isImageFormat():
+                    alts.extend([str(fmt.property(ICON_ALT) or "\ufffc")] * fragment.length())
+                it += 1
+            block = block.next()
+        pieces = text.split("\ufffc")
+        out = [pieces[0]]
+        for i, piece in enumerate(pieces[1:]):
+            out.append(alts[i] if i < len(alts) else "\ufffc")
+            out.append(piece)
+        return "".join(out)
 
     def clear_conversation(self) -> None:
         self.model.clear()

@@ -1,26 +1,36 @@
 """Writes conversation entries into a QTextDocument: user bubbles, replies, notices.
 
-Each entry becomes a frame: a tinted bubble for the user (🎙 for voice),
-a labelled reply whose Markdown prose is rendered by Qt and whose fenced
-code gets a shaded monospace box, one line per tool call, "⏹ interrupted"
+Each entry becomes a frame: a tinted bubble for the user (a microphone for
+voice), a labelled reply whose Markdown prose is rendered by Qt and whose
+fenced code gets a shaded monospace box, one line per tool call, "interrupted"
 with the unheard tail dimmed, inline error boxes with a link to the fix,
 and the latency line. Colours come from the palette (``theme.colors``).
+
+The markers are the app's own SVG icons drawn inline (``icon``), not emoji:
+a desktop without a colour emoji font (Debian's defaults) shows 🎙, ⏱, ⏹, 🔧
+and 💡 as empty boxes. Each image carries its emoji as ``ICON_ALT``, which the
+view's plain text (copy, debug dump, tests) shows in its place.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from PySide6.QtCore import QUrl
 from PySide6.QtGui import (
     QColor,
     QFont,
     QFontDatabase,
+    QFontMetricsF,
+    QGuiApplication,
     QTextBlockFormat,
     QTextCharFormat,
     QTextCursor,
     QTextDocument,
     QTextDocumentFragment,
+    QTextFormat,
     QTextFrameFormat,
+    QTextImageFormat,
     QTextLength,
 )
 
@@ -35,8 +45,10 @@ from app.desktop.conversation.conversation_model import (
 )
 from app.desktop.conversation.markdown_render import latency_text, split_fences, style_document
 from app.desktop.conversation.soft_wrap import soft_wrap
+from app.desktop.window.icons import icon_image
 from app.desktop.window.theme import Colors
 
+ICON_ALT = QTextFormat.Property.UserProperty.value + 1  # the emoji an inline icon stands for
 _SPECIFIED_ONLY = QTextCharFormat.FontPropertiesInheritanceBehavior.FontPropertiesSpecifiedOnly
 
 
@@ -54,8 +66,8 @@ class EntryWriter:
             self._reply(cursor, entry, c)
         elif isinstance(entry, NoticeEntry):
             info = entry.kind == "info"
-            text = f"{'💡' if info else '⚠'} {entry.text}"
-            self._box(cursor, text, c, link=entry.link, info=info)
+            text = entry.text if info else f"⚠ {entry.text}"
+            self._box(cursor, text, c, link=entry.link, info=info, icon="hint" if info else None)
 
     def _leave(self, cursor: QTextCursor, frame: Any) -> None:
         """Step out of ``frame``; the empty paragraph Qt keeps after it is made (almost)
@@ -83,12 +95,15 @@ class EntryWriter:
             fmt_text = self._text_format(c.dim)
             fmt_text.setFontItalic(True)
             cursor.insertBlock(QTextBlockFormat(), fmt_text)
-            cursor.insertText(f"🎙 {entry.text} …", fmt_text)
+            self.icon(cursor, "mic", c.dim, "🎙")
+            cursor.insertText(f" {entry.text} …", fmt_text)
             self._leave(cursor, frame)
             return
         self._label(cursor, "You · voice" if entry.voice else "You", c.dim)
         cursor.insertBlock(QTextBlockFormat(), self._text_format(c.text))
-        text = f"🎙 “{entry.text}”" if entry.voice else entry.text
+        if entry.voice:
+            self.icon(cursor, "mic", c.accent, "🎙")
+        text = f" “{entry.text}”" if entry.voice else entry.text
         cursor.insertText(soft_wrap(text), self._text_format(c.text))
         self._leave(cursor, frame)
 
@@ -106,18 +121,19 @@ class EntryWriter:
         for part in entry.parts:
             if isinstance(part, ToolPart):
                 color = c.error_fg if part.is_error else c.tool_fg
-                self._line(cursor, tool_line(part), color, mono=True)
+                self._line(cursor, " " + tool_line(part), color, mono=True, icon=("tool", "🔧"))
                 continue
             self._markdown(cursor, part, c, dim_from=remaining)
             if remaining is not None:
                 remaining = max(0, remaining - len(part))
         if entry.status == "interrupted":
-            self._line(cursor, "⏹ interrupted", c.warn, bold=True)
+            self._line(cursor, " interrupted", c.warn, bold=True, icon=("stop", "⏹"))
         if entry.status == "failed" and entry.error:
             link = ("Open Settings", SETTINGS_LINK) if entry.error_kind in SETTINGS_KINDS else None
             self._box(cursor, f"⚠ {entry.error}", c, link=link)
         if self.show_latency and entry.latency:
-            self._line(cursor, latency_text(entry.latency), c.dim, small=True)
+            text = " " + latency_text(entry.latency)
+            self._line(cursor, text, c.dim, small=True, icon=("timer", "⏱"))
         self._leave(cursor, frame)
 
     def _box(
@@ -128,6 +144,7 @@ class EntryWriter:
         *,
         link: tuple[str, str] | None,
         info: bool = False,
+        icon: str | None = None,
     ) -> None:
         """An inline notice: an error (red) or a suggestion (accent), with an optional link."""
         fmt = QTextFrameFormat()
@@ -138,6 +155,9 @@ class EntryWriter:
         frame = cursor.insertFrame(fmt)
         fg = c.text if info else c.error_fg
         cursor.setCharFormat(self._text_format(fg))
+        if icon is not None:
+            self.icon(cursor, icon, c.accent, "💡")
+            text = f" {text}"
         cursor.insertText(text, self._text_format(fg))
         if link is not None:
             label, href = link
@@ -166,7 +186,9 @@ class EntryWriter:
         bold: bool = False,
         italic: bool = False,
         small: bool = False,
+        icon: tuple[str, str] | None = None,
     ) -> None:
+        """One line of text; ``icon`` is (icon name, the emoji it stands for), drawn first."""
         block = QTextBlockFormat()
         block.setTopMargin(4)
         fmt = self._text_format(color)
@@ -181,6 +203,8 @@ class EntryWriter:
         if small or mono:
             fmt.setFontPointSize(max(7.0, self.font.pointSizeF() * 0.9))
         cursor.insertBlock(block, fmt)
+        if icon is not None:
+            self.icon(cursor, icon[0], color, icon[1], scale=0.9 if small else 1.0)
         cursor.insertText(text, fmt)
 
     def _markdown(
@@ -241,6 +265,26 @@ class EntryWriter:
                 mono.setFont(self._mono_font(), _SPECIFIED_ONLY)
                 cursor.insertText(piece, mono)
         self._leave(cursor, frame)
+
+    def icon(
+        self, cursor: QTextCursor, name: str, color: QColor, alt: str, *, scale: float = 1.0
+    ) -> None:
+        """Insert the SVG icon ``name`` in ``color``, as tall as the text, standing for ``alt``."""
+        size = max(8, round(QFontMetricsF(self.font).height() * 0.9 * scale))
+        app = QGuiApplication.instance()
+        ratio = max(2.0, app.devicePixelRatio() if isinstance(app, QGuiApplication) else 1.0)
+        url = f"harken-icon:{name}/{color.name()}/{size}"
+        doc = cursor.document()
+        if doc.resource(QTextDocument.ResourceType.ImageResource.value, QUrl(url)) is None:
+            image = icon_image(name, color, size, ratio)
+            doc.addResource(QTextDocument.ResourceType.ImageResource.value, QUrl(url), image)
+        fmt = QTextImageFormat()
+        fmt.setName(url)
+        fmt.setWidth(size)
+        fmt.setHeight(size)
+        fmt.setVerticalAlignment(QTextCharFormat.VerticalAlignment.AlignMiddle)
+        fmt.setProperty(ICON_ALT, alt)
+        cursor.insertImage(fmt)
 
     def _text_format(self, color: QColor) -> QTextCharFormat:
         fmt = QTextCharFormat()

@@ -54,7 +54,7 @@ def latency_text(latency: dict[str, float]) -> str:
         parts.append(f"→ first token {latency['first_token_s']:.2f} s")
     if "first_audio_s" in latency:
         parts.append(f"→ first audio {latency['first_audio_s']:.2f} s")
-    return "⏱ " + " · ".join(parts)
+    return " · ".join(parts)
 
 
 def style_document(doc: QTextDocument, c: Colors, *, dim_from: int | None) -> None:

@@ -3,8 +3,10 @@ check the provider with "Fetch models" / "Test connection" without freezing the 
 
 The probes run as asyncio tasks on the Qt loop when qasync runs one (the
 app), or in a worker thread with its own loop otherwise; either way the
-result comes back on the GUI thread. ``saved`` carries a new ``Settings``;
-the caller writes the file and applies it.
+result comes back on the GUI thread. Each page fills and reads its own
+fields; ``saved`` carries a new ``Settings``, and the caller writes the file
+and applies it. ``hotkeys`` (the window's ``HotkeyService``) keeps the
+Shortcuts page's status live and opens the desktop's shortcut editor.
 """
 
 from __future__ import annotations
@@ -23,7 +25,10 @@ from app.config.presets import AZURE_DEFAULT_API_VERSION, preset
 from app.config.provider_probe import ProbeResult, check_connection, fetch_models
 from app.config.secrets import endpoint
 from app.config.settings import Settings
-from app.desktop.settings.settings_pages import PRESET_NOTES, AudioPage, GeneralPage, ProviderPage
+from app.desktop.settings.audio_page import AudioPage
+from app.desktop.settings.general_page import GeneralPage
+from app.desktop.settings.provider_page import ProviderPage
+from app.desktop.settings.shortcuts_page import ShortcutsPage
 from app.desktop.window.theme import colors
 
 
@@ -36,7 +41,7 @@ class SettingsDialog(QDialog):
         settings: Settings,
         secrets: Any = None,
         *,
-        hotkey_status: tuple[bool, str] | None = None,
+        hotkeys: Any = None,
         devices: Callable[[], list[Device]] | None = None,
         overridden: frozenset[str] = frozenset(),
         parent: QWidget | None = None,
@@ -55,10 +60,12 @@ class SettingsDialog(QDialog):
         self._threads: list[threading.Thread] = []
         self.provider = ProviderPage(self)
         self.audio = AudioPage(self)
+        self.shortcuts = ShortcutsPage(self)
         self.general = GeneralPage(self)
         self.tabs = QTabWidget(self)
         self.tabs.addTab(self.provider, "&Provider")
         self.tabs.addTab(self.audio, "&Audio")
+        self.tabs.addTab(self.shortcuts, "&Shortcuts")
         self.tabs.addTab(self.general, "&General")
         self.buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel, self
@@ -69,7 +76,15 @@ class SettingsDialog(QDialog):
         layout.addWidget(self.tabs)
         layout.addWidget(self.buttons)
 
-        self._fill(settings, devices or list_devices, hotkey_status, overridden)
+        self.provider.fill(settings)
+        self._show_key(self._slot)
+        self.provider.show_overridden(overridden)
+        self.audio.fill(settings, (devices or list_devices)())
+        self.shortcuts.fill(settings, hotkeys.status if hotkeys is not None else None)
+        self.general.fill(settings)
+        if hotkeys is not None:
+            hotkeys.status_changed.connect(self.shortcuts.show_status)
+            self.shortcuts.configure_requested.connect(hotkeys.configure)
         self.provider.preset.currentIndexChanged.connect(self._preset_changed)
         self.provider.base_url.editingFinished.connect(self._url_changed)
         self.provider.fetch.clicked.connect(self.fetch_models)
@@ -77,90 +92,13 @@ class SettingsDialog(QDialog):
         self.probe_done.connect(self._show_probe)
         self.finished.connect(self._cancel_probes)
 
-    # -- filling and reading ----------------------------------------------------------------
-
-    def _fill(
-        self,
-        s: Settings,
-        devices: Callable[[], list[Device]],
-        hotkey_status: tuple[bool, str] | None,
-        overridden: frozenset[str],
-    ) -> None:
-        p = self.provider
-        p.preset.setCurrentIndex(max(0, p.preset.findData(s.provider.preset)))
-        p.base_url.setText(s.provider.base_url)
-        p.model.setEditText(s.provider.model)
-        p.api_version.setText(s.provider.api_version)
-        self._show_key(self._slot)
-        p.local.fill(s.local)
-        self._update_kind()
-        if overridden:
-            p.override_note.setText(
-                "This run uses environment variables or command-line flags for "
-                f"{', '.join(sorted(overridden))}. They apply to this run only and are never "
-                "saved; this dialog shows and saves your own settings."
-            )
-            p.override_note.show()
-        a = self.audio
-        a.set_devices(devices(), s.audio.input_device, s.audio.output_device)
-        (a.hands_free if s.audio.input_mode == "hands_free" else a.push_to_talk).setChecked(True)
-        a.barge_in.setChecked(s.audio.barge_in)
-        a.hangover.setValue(s.audio.hangover_ms)
-        a.adaptive_hangover.setChecked(s.audio.adaptive_hangover)
-        a.hangover_min.setValue(s.audio.hangover_min_ms)
-        a.hangover_max.setValue(s.audio.hangover_max_ms)
-        a.hangover_min.setEnabled(s.audio.adaptive_hangover)
-        a.hangover_max.setEnabled(s.audio.adaptive_hangover)
-        a.whisper_model.setEditText(s.audio.whisper_model)
-        a.speech_output.setChecked(s.audio.speech_output)
-        a.voice.setCurrentIndex(max(0, a.voice.findData(s.audio.voice)))
-        g = self.general
-        g.theme.setCurrentIndex(max(0, g.theme.findData(s.ui.theme)))
-        g.show_latency.setChecked(s.ui.show_latency)
-        g.close_to_tray.setChecked(s.ui.close_to_tray)
-        g.system_prompt.setPlainText(s.agent.system_prompt)
-        g.hotkey_enabled.setChecked(s.hotkey.enabled)
-        g.hotkey.setText(s.hotkey.global_hotkey)
-        if hotkey_status is not None and not hotkey_status[0]:
-            g.hotkey_note.setText(f"The global hotkey is unavailable: {hotkey_status[1]}")
-        else:
-            g.hotkey_note.setText(
-                "Hold the combination anywhere to talk; Space still works in this window."
-            )
-        g.clipboard_read.setChecked(s.tools.allow_clipboard_read)
-        g.clipboard_write.setChecked(s.tools.allow_clipboard_write)
+    # -- filling and reading (each page fills and reads its own fields) ---------------------
 
     def edited(self) -> Settings:
         """The settings as currently shown in the dialog."""
         s = copy.deepcopy(self.original)
-        p = self.provider
-        chosen = preset(str(p.preset.currentData()))
-        s.provider.preset, s.provider.kind = chosen.id, chosen.kind
-        s.provider.base_url = p.base_url.text().strip()
-        s.provider.model = p.model.currentText().strip()
-        s.provider.api_version = p.api_version.text().strip() if chosen.kind == "azure" else ""
-        p.local.read(s.local)
-        a = self.audio
-        s.audio.input_device = str(a.input_device.currentData() or "")
-        s.audio.output_device = str(a.output_device.currentData() or "")
-        s.audio.input_mode = "hands_free" if a.hands_free.isChecked() else "push_to_talk"
-        s.audio.barge_in = a.barge_in.isChecked()
-        s.audio.hangover_ms = a.hangover.value()
-        s.audio.adaptive_hangover = a.adaptive_hangover.isChecked()
-        low, high = sorted((a.hangover_min.value(), a.hangover_max.value()))
-        s.audio.hangover_min_ms, s.audio.hangover_max_ms = low, high
-        s.audio.whisper_model = a.whisper_model.currentText().strip() or "bundled"
-        s.audio.speech_output = a.speech_output.isChecked()
-        s.audio.voice = str(a.voice.currentData())
-        g = self.general
-        s.ui.theme = str(g.theme.currentData())
-        s.ui.show_latency = g.show_latency.isChecked()
-        s.ui.close_to_tray = g.close_to_tray.isChecked()
-        s.agent.system_prompt = g.system_prompt.toPlainText().strip()
-        s.hotkey.enabled = g.hotkey_enabled.isChecked()
-        s.hotkey.global_hotkey = g.hotkey.text().strip() or s.hotkey.global_hotkey
-        s.tools.allow_clipboard_read = g.clipboard_read.isChecked()
-        s.tools.allow_clipboard_write = g.clipboard_write.isChecked()
+        for page in (self.provider, self.audio, self.shortcuts, self.general):
+            page.read(s)
         return s
 
     def save(self) -> None:
@@ -223,26 +161,7 @@ class SettingsDialog(QDialog):
             p.api_version.setText(AZURE_DEFAULT_API_VERSION)
         self._show_key((chosen.id, endpoint(chosen.base_url)))
         p.result.clear()
-        self._update_kind()
-
-    def _update_kind(self) -> None:
-        p = self.provider
-        chosen = preset(str(p.preset.currentData()))
-        p.preset_note.setText(PRESET_NOTES.get(chosen.id, ""))
-        azure = chosen.kind == "azure"
-        p.api_version.setVisible(azure)
-        p.api_version_label.setVisible(azure)
-        p.show_local(chosen.kind == "local")
-        p.base_url.setPlaceholderText(
-            "https://<resource>.openai.azure.com"
-            if azure
-            else "https://api.anthropic.com"
-            if chosen.kind == "anthropic"
-            else "http://host:port/v1"
-        )
-        p.api_key.setPlaceholderText(
-            "stored in the system keyring" if chosen.needs_key else "optional for local servers"
-        )
+        p.update_kind()
 
     def fetch_models(self) -> None:
         self._probe("fetch", fetch_models)

@@ -9,7 +9,16 @@ from __future__ import annotations
 from functools import cache
 
 from PySide6.QtCore import QByteArray, QPoint, QRect, QRectF, QSize, Qt
-from PySide6.QtGui import QColor, QGuiApplication, QIcon, QIconEngine, QPainter, QPalette, QPixmap
+from PySide6.QtGui import (
+    QColor,
+    QGuiApplication,
+    QIcon,
+    QIconEngine,
+    QImage,
+    QPainter,
+    QPalette,
+    QPixmap,
+)
 from PySide6.QtSvg import QSvgRenderer
 
 from app.config.paths import resource_path
@@ -56,7 +65,8 @@ def _svg(name: str) -> bytes:
 
 
 def icon(name: str, color: QColor | None = None) -> QIcon:
-    """A line icon (``mic``, ``stop``, ``send``, ``new``, ``settings``, ``hands-free``)."""
+    """A line icon (``mic``, ``stop``, ``send``, ``new``, ``settings``, ``hands-free``,
+    ``timer``, ``hint``)."""
     if color is None:
         color = QGuiApplication.palette().color(QPalette.ColorRole.ButtonText)
     svg = _svg(name).replace(b"currentColor", color.name().encode())
@@ -70,3 +80,17 @@ def app_icon() -> QIcon:
 def state_icon(state: str) -> QIcon:
     """The tray icon for a display state (see ``state_indicator.DisplayState``)."""
     return QIcon(SvgIconEngine(_svg(STATE_ICONS.get(state, "state-idle"))))
+
+
+def icon_image(name: str, color: QColor, size_px: int, ratio: float = 1.0) -> QImage:
+    """A line icon drawn in ``color`` as an image of ``size_px`` logical pixels (for text
+    documents, which show images but not ``QIcon``s)."""
+    svg = _svg(name).replace(b"currentColor", color.name().encode())
+    side = max(1, round(size_px * ratio))
+    image = QImage(side, side, QImage.Format.Format_ARGB32_Premultiplied)
+    image.fill(Qt.GlobalColor.transparent)
+    painter = QPainter(image)
+    QSvgRenderer(QByteArray(svg)).render(painter, QRectF(0, 0, side, side))
+    painter.end()
+    image.setDevicePixelRatio(ratio)
+    return image

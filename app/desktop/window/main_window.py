@@ -2,43 +2,34 @@
 
 It is built against the ``ControllerBridge`` interface only (an ``event``
 signal plus command methods), renders every event it receives, and turns
-the user's actions into bridge calls. It shows at once; the status bar says
+the user's actions into bridge calls. Its parts live next to it: the talk
+controls (``controls_panel``), the status bar (``status_line``), the first
+start's offers (``first_run_offers``) and the menus (``menus``); writing the
+settings file is one small method, ``_save``. It shows at once; the status bar says
 while the speech models load. Space anywhere that is not a text field or a
 button works as push-to-talk; Esc stops whatever is running.
 """
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from PySide6.QtCore import QEvent, Qt, QTimer
+from PySide6.QtCore import QEvent, Qt
 from PySide6.QtGui import QCloseEvent
-from PySide6.QtWidgets import (
-    QApplication,
-    QHBoxLayout,
-    QLabel,
-    QMainWindow,
-    QPushButton,
-    QSplitter,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtWidgets import QApplication, QMainWindow, QSplitter, QVBoxLayout, QWidget
 
 from app.agent import events as ev
-from app.config.presets import preset
-from app.config.settings import ProviderSettings, Settings, save_settings
+from app.config.settings import Settings, save_settings
 from app.desktop.controls.key_router import KeyRouter
-from app.desktop.controls.level_meter import LevelMeter
-from app.desktop.controls.message_box import MessageBox
-from app.desktop.controls.ptt_button import PushToTalkButton
-from app.desktop.controls.state_indicator import DisplayState, StateIndicator, StateTracker
-from app.desktop.conversation.conversation_model import SETTINGS_LINK
+from app.desktop.controls.state_indicator import DisplayState, StateTracker
 from app.desktop.conversation.conversation_view import ConversationView
 from app.desktop.conversation.history_sidebar import HistorySidebar
-from app.desktop.window.icons import app_icon, icon
+from app.desktop.window.controls_panel import ControlsPanel
+from app.desktop.window.first_run_offers import FirstRunOffers
+from app.desktop.window.icons import app_icon
 from app.desktop.window.menus import build_menus
+from app.desktop.window.status_line import StatusLine
 from app.desktop.window.style import stylesheet
 from app.desktop.window.theme import apply_theme
 
@@ -62,7 +53,6 @@ class MainWindow(QMainWindow):
         *,
         secrets: Any = None,
         earcons: Any = None,
-        hotkey_status: tuple[bool, str] | None = None,
         on_settings_saved: Callable[[Settings], None] | None = None,
         on_quit: Callable[[], None] | None = None,
         overridden: frozenset[str] = frozenset(),
@@ -77,13 +67,13 @@ class MainWindow(QMainWindow):
         self.history = history_store
         self.secrets = secrets
         self.earcons = earcons
-        self.hotkey_status = hotkey_status
+        self.hotkeys: Any = None  # the global hotkey's HotkeyService, set by app.desktop.wiring
         self.on_settings_saved = on_settings_saved
         self.on_quit = on_quit
         self.tray: Any = None  # set by app.desktop.window.tray.Tray
         self.models_ready = False
         self.settings_dialog: Any = None
-        self._offers: list[Any] = []
+        self.offers = FirstRunOffers()
         self._quitting = False
         self.setWindowTitle("Harken")
         self.setWindowIcon(app_icon())
@@ -110,64 +100,22 @@ class MainWindow(QMainWindow):
         self.view = ConversationView(self)
         self.view.settings_requested.connect(self.open_settings)
         self.view.link_activated.connect(self._link)
-        self.indicator = StateIndicator(self.tracker, self)
-        self.meter = LevelMeter(self)
-        self.meter.setFixedHeight(8)
-        self.ptt = PushToTalkButton(self)
+        self.controls = controls = ControlsPanel(self.tracker, self)
+        self.indicator, self.meter, self.ptt = controls.indicator, controls.meter, controls.ptt
+        self.hands_free, self.stop_button = controls.hands_free, controls.stop_button
+        self.message_box, self.send_button = controls.message_box, controls.send_button
         self.ptt.pressed_to_talk.connect(self.bridge.push_to_talk_press)
         self.ptt.released_to_talk.connect(self.bridge.push_to_talk_release)
-        self.hands_free = QPushButton(icon("hands-free"), "Hands-free", self)
-        self.hands_free.setObjectName("handsFree")
-        self.hands_free.setCheckable(True)
-        self.hands_free.setAccessibleName("Hands-free listening")
-        self.hands_free.setToolTip("Listen all the time and answer when you stop talking")
         self.hands_free.toggled.connect(self._hands_free_toggled)
-        self.stop_button = QPushButton(icon("stop"), "Stop", self)
-        self.stop_button.setObjectName("stopButton")
-        self.stop_button.setAccessibleName("Stop")
-        self.stop_button.setToolTip("Stop the reply (Esc)")
         self.stop_button.clicked.connect(self.stop)
-        self.message_box = MessageBox(self)
         self.message_box.submitted.connect(self._submit)
-        self.send_button = QPushButton(icon("send"), "", self)
-        self.send_button.setObjectName("sendButton")
-        self.send_button.setAccessibleName("Send message")
-        self.send_button.setToolTip("Send (Enter)")
-        self.send_button.clicked.connect(self.message_box.submit)
-        for button in (self.hands_free, self.stop_button, self.send_button):
-            button.setMinimumHeight(40)
-        self.ptt.setMinimumHeight(52)
-        self.hands_free.setMinimumHeight(52)
-        self.stop_button.setMinimumHeight(52)
-
-        meter_row = QHBoxLayout()
-        meter_row.setSpacing(12)
-        meter_row.addWidget(self.indicator)
-        meter_row.addWidget(self.meter, 1)
-        talk_row = QHBoxLayout()
-        talk_row.setSpacing(8)
-        talk_row.addWidget(self.ptt, 1)
-        talk_row.addWidget(self.hands_free)
-        talk_row.addWidget(self.stop_button)
-        text_row = QHBoxLayout()
-        text_row.setSpacing(8)
-        text_row.addWidget(self.message_box, 1)
-        text_row.addWidget(self.send_button, 0, Qt.AlignmentFlag.AlignBottom)
-        controls = QWidget(self)
-        controls.setObjectName("controls")
-        box = QVBoxLayout(controls)
-        box.setContentsMargins(16, 10, 16, 14)
-        box.setSpacing(10)
-        box.addLayout(meter_row)
-        box.addLayout(text_row)
-        box.addLayout(talk_row)
 
         main = QWidget(self)
         main_layout = QVBoxLayout(main)
         main_layout.setContentsMargins(0, 0, 0, 0)
         main_layout.setSpacing(0)
         main_layout.addWidget(self.view, 1)
-        main_layout.addWidget(controls)
+        main_layout.addWidget(self.controls)
 
         self.sidebar: HistorySidebar | None = None
         self.splitter = QSplitter(self)
@@ -185,12 +133,8 @@ class MainWindow(QMainWindow):
             self.splitter.setSizes([260, 840])
         self.setCentralWidget(self.splitter)
 
-        self.status_label = QLabel(self)
-        self.status_label.setAccessibleName("Status")
-        self.model_label = QLabel(self)
-        self.model_label.setObjectName("modelLabel")
-        self.statusBar().addWidget(self.status_label, 1)
-        self.statusBar().addPermanentWidget(self.model_label)
+        self.status = StatusLine(self.statusBar())
+        self.status_label, self.model_label = self.status.label, self.status.model_label
         self.setTabOrder(self.message_box, self.send_button)
         self.setTabOrder(self.send_button, self.ptt)
         self.setTabOrder(self.ptt, self.hands_free)
@@ -204,40 +148,16 @@ class MainWindow(QMainWindow):
         self.view.handle_event(event)
         if isinstance(event, ev.InputLevel):
             self.meter.handle_event(event)
-        elif isinstance(event, ev.Status):
-            self.show_status(event.text)
-        elif isinstance(event, ev.ErrorEvent):
-            self.show_status(f"⚠ {event.message}", timeout_ms=0)
         elif isinstance(event, ev.Ready):
             self.models_ready = True
-            self.model_label.setText(f"Speech: {event.stt_model}" if event.stt_model else "")
-            how = (
-                "Just start talking."
-                if self.hands_free.isChecked()
-                else "Hold Space or the Talk button and speak."
-            )
-            self.show_status(f"Ready. {how}")
-        elif isinstance(event, ev.FalseInterruption):
-            self.show_status("Didn't catch any words, so the reply carries on.", timeout_ms=3000)
-        elif isinstance(event, ev.TurnFailed):
-            self.show_status(f"⚠ {event.message}", timeout_ms=0)
+        self.status.handle_event(event, hands_free=self.hands_free.isChecked())
         if isinstance(event, _HISTORY_EVENTS):
             self._sync_history()
 
     def show_status(self, text: str, *, timeout_ms: int = 8000) -> None:
-        self.status_label.setText(text)
-        self.status_label.setToolTip(text)
-        self._status_serial += 1
-        serial = self._status_serial
-        if timeout_ms:
-            QTimer.singleShot(timeout_ms, self, lambda: self._clear_status(serial))
-
-    def _clear_status(self, serial: int) -> None:
-        if serial == self._status_serial:
-            self.status_label.setText("")
+        self.status.show(text, timeout_ms=timeout_ms)
 
     _last_state = DisplayState.IDLE
-    _status_serial = 0
 
     def _state_changed(self, state: DisplayState) -> None:
         busy = state not in (DisplayState.LOADING, DisplayState.IDLE, DisplayState.LISTENING)
@@ -311,7 +231,7 @@ class MainWindow(QMainWindow):
         dialog = SettingsDialog(
             self.settings,
             self.secrets,
-            hotkey_status=self.hotkey_status,
+            hotkeys=self.hotkeys,
             overridden=self.overridden,
             parent=self,
         )
@@ -349,29 +269,17 @@ class MainWindow(QMainWindow):
 
     def show_offers(self, offers: Sequence[Any]) -> None:
         """First run: offer what ``first_run.detect`` found, each with a "Use it" link."""
-        self._offers = list(offers)
-        if not self._offers:
-            self.view.add_notice(
-                "Harken needs a language model to answer. Choose a provider and enter its "
-                "key in Settings, or start Ollama or LM Studio on this computer.",
-                link=("Open Settings", SETTINGS_LINK),
-            )
-        for i, offer in enumerate(self._offers):
-            self.view.add_notice(f"Found {offer.label}.", link=("Use it", f"harken:offer:{i}"))
+        self.offers.show(self.view, offers)
 
     def use_offer(self, index: int) -> None:
-        offer = self._offers[index]
-        settings = copy.deepcopy(self.settings)
-        model = offer.models[0] if offer.models else preset(offer.preset).default_model
-        settings.provider = ProviderSettings(
-            preset=offer.preset, kind=offer.kind, base_url=offer.base_url, model=model
-        )
+        settings, label = self.offers.settings_with(self.settings, index)
         self.settings_saved(settings)
-        self.show_status(f"Now using {offer.label}.", timeout_ms=6000)
+        self.show_status(f"Now using {label}.", timeout_ms=6000)
 
     def _link(self, href: str) -> None:
-        if href.startswith("harken:offer:"):
-            self.use_offer(int(href.rsplit(":", 1)[1]))
+        index = self.offers.index(href)
+        if index is not None:
+            self.use_offer(index)
 
     def show_about(self) -> None:
         from app.desktop.window.about import about_box
@@ -409,11 +317,6 @@ class MainWindow(QMainWindow):
         super().changeEvent(event)
         if event.type() == QEvent.Type.PaletteChange:
             self.setStyleSheet(stylesheet(self.palette()))
-            for button, name in (
-                (self.hands_free, "hands-free"),
-                (self.stop_button, "stop"),
-                (self.send_button, "send"),
-            ):
-                button.setIcon(icon(name))
+            self.controls.refresh_icons()
         elif event.type() == QEvent.Type.ActivationChange and not self.isActiveWindow():
             self.ptt.debouncer.cancel()  # the key release will go to another app
