@@ -48,6 +48,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="always wait --hangover-ms, whatever the words so far (no adaptive end of turn)",
     )
     g.add_argument(
+        "--no-turn-model",
+        action="store_true",
+        help="judge the end of a turn by the words alone (no Smart Turn audio model)",
+    )
+    g.add_argument(
         "--no-speculation",
         action="store_true",
         help="transcribe only after the hangover (no speculative passes, no partial transcripts)",

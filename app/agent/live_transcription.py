@@ -6,16 +6,24 @@ Whisper busy: a speculative pass at every pause, partial previews while
 speech goes on (``PartialTranscript`` events), and the adaptive end of turn —
 once the pause's words are known, the hangover of that pause is shortened
 (finished sentence) or lengthened (mid-phrase) within the settings' bounds,
-and the utterance ends at once if the new hangover has already passed. The
+and the utterance ends at once if the new hangover has already passed. An
+audio end-of-turn model, when given, scores the same pause beside Whisper's
+pass; the decision waits for both (``audio.end_of_turn.hangover_for``). The
 final transcript reaches the controller as a ``PreparedTranscript``; the
 controller still transcribes first, echoes, then interrupts (DESIGN.md).
 """
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+import numpy.typing as npt
 
 from app.agent import events as ev
 from app.agent.controller import AgentController
@@ -35,14 +43,23 @@ from audio.speculative import DecodeWorker, SpeculativeTranscriber
 log = logging.getLogger(__name__)
 
 
+class TurnModel(Protocol):
+    """``audio.turn_model.SmartTurnModel``: P(the speaker is done) for audio up to a pause."""
+
+    def submit(self, audio: npt.NDArray[np.float32]) -> concurrent.futures.Future[float]: ...
+
+    def close(self) -> None: ...
+
+
 @dataclass
 class LiveOptions:
     """``speculate``: passes at pauses and partials; ``adaptive``: hangover from the words."""
 
     speculate: bool = True
     adaptive: bool = True
-    hangover_min_s: float = 0.4
-    hangover_max_s: float = 1.2
+    hangover_min_s: float = 0.2
+    hangover_max_s: float = 1.5
+    turn_model: bool = True  # ask the audio end-of-turn model too, when there is one
 
 
 class LiveTranscription:
@@ -54,8 +71,12 @@ class LiveTranscription:
         *,
         emit: Callable[[ev.Event], None],
         options: LiveOptions | None = None,
+        turn_model: TurnModel | None = None,
     ) -> None:
         self.controller = controller
+        self.turn_model = turn_model
+        self._verdict: tuple[float, asyncio.Future[float]] | None = None  # (pause end_s, P)
+        self._previews = ("", "")  # the two latest partial transcripts, older first
         self.segmenter = segmenter
         self.options = options or LiveOptions()
         self._emit = emit
@@ -85,11 +106,17 @@ class LiveTranscription:
         """One segmenter event, on the loop."""
         controller = self.controller
         if isinstance(event, SpeechStarted):
+            self._previews = ("", "")
             self._utterance = controller.next_utterance_id()
             self.speculative.started(self._utterance)
             controller.speech_started(event.at_s)
         elif isinstance(event, SpeechPaused):
             self.speculative.paused(event)
+            self._score_pause(event)
+            if self.options.adaptive and self.options.speculate:
+                # Until the words are known, the pause is not a clear end: a busy machine
+                # must not end it at the base hangover before Whisper could say "capital of".
+                self.segmenter.set_pause_hangover(self.policy().max_s)
         elif isinstance(event, SpeechResumed):
             self.speculative.resumed()
         elif isinstance(event, SpeechProgress):
@@ -118,11 +145,26 @@ class LiveTranscription:
 
     def close(self) -> None:
         self.speculative.close()
+        if self.turn_model is not None:
+            self.turn_model.close()
+
+    def _score_pause(self, event: SpeechPaused) -> None:
+        """Start the audio model on the pause, beside Whisper's pass over the same audio."""
+        self._verdict = None
+        if self.turn_model is None or not (self.options.adaptive and self.options.turn_model):
+            return
+        try:
+            future = asyncio.wrap_future(self.turn_model.submit(event.audio))
+        except RuntimeError:  # closed
+            return
+        future.add_done_callback(_retrieve)
+        self._verdict = (event.end_s, future)
 
     # -- from the speculative transcriber --------------------------------------------------
 
     def _partial(self, utterance_id: int, text: str) -> None:
         if utterance_id == self._utterance:
+            self._previews = (self._previews[1], text)
             self._emit(ev.PartialTranscript(utterance_id=utterance_id, text=text))
 
     def _speculated(self, utterance_id: int, end_s: float, text: str) -> None:
@@ -132,8 +174,25 @@ class LiveTranscription:
             return
         if not seg.pause_pending or seg.pause_end_s != end_s:
             return
-        hangover = hangover_for(text, self.policy())
-        log.debug("pause after %r: hangover %.2f s", text, hangover)
+        verdict = self._verdict
+        prob = None
+        if verdict is not None and verdict[0] == end_s:
+            if not verdict[1].done():  # the audio model is still listening: decide after it
+                verdict[1].add_done_callback(lambda _f: self._speculated(utterance_id, end_s, text))
+                return
+            if not verdict[1].cancelled() and verdict[1].exception() is None:
+                prob = verdict[1].result()
+        # The pause's own words were just published as a preview too: use the one before.
+        older, latest = self._previews
+        preview = older if latest == text else latest
+        hangover = hangover_for(text, self.policy(), complete_prob=prob, partial=preview)
+        log.debug("pause after %r (P(done) %s): hangover %.2f s", text, prob, hangover)
         seg.set_pause_hangover(hangover)
         for event in seg.poll():
             self.dispatch(event)
+
+
+def _retrieve(future: asyncio.Future[float]) -> None:
+    """A failed model is logged once per pause and otherwise ignored (words decide)."""
+    if not future.cancelled() and future.exception() is not None:
+        log.warning("end-of-turn model failed: %s", future.exception())

@@ -106,8 +106,10 @@ class AudioSettings:
     hangover_ms: int = 500
     # Shorter pause after a finished sentence, longer mid-phrase, within these bounds.
     adaptive_hangover: bool = True
-    hangover_min_ms: int = 400
-    hangover_max_ms: int = 1200
+    hangover_min_ms: int = 200
+    hangover_max_ms: int = 1500
+    # Smart Turn (assets/models/smart-turn/) confirms or vetoes an end the words suggest.
+    turn_model: bool = True
     whisper_model: str = "bundled"  # "bundled", a local model directory, or a model name
     speech_output: bool = True
     voice: str = "piper-joe"  # "piper-joe" | "system"
@@ -313,6 +315,7 @@ FLAG_FIELDS = {
     "barge_in": "audio.barge_in",
     "hangover_ms": "audio.hangover_ms",
     "adaptive_hangover": "audio.adaptive_hangover",
+    "turn_model": "audio.turn_model",
     "whisper_model": "audio.whisper_model",
     "speech_output": "audio.speech_output",
     "system_prompt": "agent.system_prompt",

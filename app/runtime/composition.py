@@ -21,17 +21,21 @@ from app.agent.input_pump import InputPump
 from app.agent.live_transcription import LiveOptions, LiveTranscription
 from app.agent.tools import build_default_registry
 from app.config.logging_setup import register_secret
+from app.config.paths import resource_path
 from app.config.settings import Settings, tool_permissions
 from app.runtime.local_model_host import LocalModelHost
 from app.version import user_agent
 from audio.capture import AudioSource
 from audio.file_source import FileSource
+from audio.held_speech import HeldSpeech
 from audio.microphone import MicrophoneSource
 from audio.playback import SpeechPlayer
 from audio.segmenter import SpeechSegmenter
 from audio.speech_output import SpeechOutput
 from audio.transcriber import WhisperTranscriber
 from audio.tts import EspeakTts, PiperTts, Tts
+from audio.turn_model import MODEL_FILE as SMART_TURN_FILE
+from audio.turn_model import SmartTurnModel
 from audio.vad import SileroVad
 from providers import Provider, ProviderConfig, create_provider, new_http_client
 
@@ -59,8 +63,9 @@ class RuntimeOptions:
     hangover_s: float = 0.5
     speculation: bool = True  # transcribe at pauses and show partials while the user speaks
     adaptive_hangover: bool = True
-    hangover_min_s: float = 0.4
-    hangover_max_s: float = 1.2
+    hangover_min_s: float = 0.2
+    hangover_max_s: float = 1.5
+    turn_model: bool = True  # Smart Turn, when its file is in assets/models/smart-turn/
     input_device: str | int | None = None
     output_device: str | int | None = None
     permissions: frozenset[str] = frozenset()
@@ -81,6 +86,7 @@ class RuntimeOptions:
             adaptive_hangover=audio.adaptive_hangover,
             hangover_min_s=audio.hangover_min_ms / 1000,
             hangover_max_s=audio.hangover_max_ms / 1000,
+            turn_model=audio.turn_model,
             input_device=_device(audio.input_device),
             output_device=_device(audio.output_device),
             permissions=tool_permissions(settings),
@@ -146,11 +152,23 @@ class Components:
     async def aclose(self) -> None:
         if self.pump.live is not None:
             self.pump.live.close()
+        if self.pump.held is not None:
+            self.pump.held.close()
         await self.controller.close()
         await self.local_host.aclose()
         self.speech.close()
         await asyncio.to_thread(self.transcriber.close)
         await self.client.aclose()
+
+
+def load_turn_model() -> SmartTurnModel | None:
+    """The bundled Smart Turn model (loading in its worker), or None when it is not there
+    (scripts/setup.sh fetches it; without it the words alone judge a pause)."""
+    path = resource_path(f"models/smart-turn/{SMART_TURN_FILE}")
+    if not path.is_file():
+        log.info("no end-of-turn model at %s: pauses are judged by the words alone", path)
+        return None
+    return SmartTurnModel(path)
 
 
 def live_options(options: RuntimeOptions) -> LiveOptions:
@@ -160,6 +178,7 @@ def live_options(options: RuntimeOptions) -> LiveOptions:
         adaptive=options.adaptive_hangover,
         hangover_min_s=options.hangover_min_s,
         hangover_max_s=options.hangover_max_s,
+        turn_model=options.turn_model,
     )
 
 
@@ -202,14 +221,26 @@ def build_components(
     controller.settings.permissions = options.permissions
     holder.append(controller)
     segmenter = SpeechSegmenter(SileroVad(), hangover_s=options.hangover_s)
+    turn_model = load_turn_model()
     live = LiveTranscription(
         controller,
         segmenter,
         transcriber,
         emit=emit,
         options=live_options(options),
+        turn_model=turn_model,
     )
-    pump = InputPump(controller, segmenter, emit=emit, hands_free=options.hands_free, live=live)
+    held = HeldSpeech(
+        transcriber,
+        SileroVad(),
+        on_partial=lambda utterance_id, text: emit(
+            ev.PartialTranscript(utterance_id=utterance_id, text=text)
+        ),
+    )
+    held.enabled = options.speculation
+    pump = InputPump(
+        controller, segmenter, emit=emit, hands_free=options.hands_free, live=live, held=held
+    )
     return Components(
         controller=controller,
         pump=pump,

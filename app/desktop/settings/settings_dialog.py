@@ -105,6 +105,8 @@ class SettingsDialog(QDialog):
         a.hangover_max.setValue(s.audio.hangover_max_ms)
         a.hangover_min.setEnabled(s.audio.adaptive_hangover)
         a.hangover_max.setEnabled(s.audio.adaptive_hangover)
+        a.turn_model.setChecked(s.audio.turn_model)
+        a.turn_model.setEnabled(s.audio.adaptive_hangover)
         a.whisper_model.setEditText(s.audio.whisper_model)
         a.speech_output.setChecked(s.audio.speech_output)
         a.voice.setCurrentIndex(max(0, a.voice.findData(s.audio.voice)))
@@ -141,6 +143,7 @@ class SettingsDialog(QDialog):
         s.audio.barge_in = a.barge_in.isChecked()
         s.audio.hangover_ms = a.hangover.value()
         s.audio.adaptive_hangover = a.adaptive_hangover.isChecked()
+        s.audio.turn_model = a.turn_model.isChecked()
         low, high = sorted((a.hangover_min.value(), a.hangover_max.value()))
         s.audio.hangover_min_ms, s.audio.hangover_max_ms = low, high
         s.audio.whisper_model = a.whisper_model.currentText().strip() or "bundled"

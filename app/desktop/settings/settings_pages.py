@@ -156,6 +156,8 @@ class AudioPage(QWidget):
         self.hangover_max = self._ms_box("audio.hangover_max_ms")
         self.adaptive_hangover.toggled.connect(self.hangover_min.setEnabled)
         self.adaptive_hangover.toggled.connect(self.hangover_max.setEnabled)
+        self.turn_model = QCheckBox("&Listen to how I said it, too (end-of-turn audio model)", self)
+        self.adaptive_hangover.toggled.connect(self.turn_model.setEnabled)
         self.whisper_model = QComboBox(self)
         self.whisper_model.setEditable(True)
         self.whisper_model.addItem("bundled")
@@ -184,6 +186,7 @@ class AudioPage(QWidget):
         form.addRow(
             "Lon&gest pause:", _named(self.hangover_max, "Longest silence that ends an utterance")
         )
+        form.addRow("", _named(self.turn_model, "End-of-turn audio model"))
         form.addRow("&Whisper model:", _named(self.whisper_model, "Whisper model"))
         form.addRow(
             "", _hint("“bundled” works offline; a folder path or model name also works.", self)
