@@ -27,10 +27,10 @@ _ABBREVIATIONS = frozenset(
 # ~2.5 ms per character), so the first unit of a reply is kept short: it ends at its first
 # clause mark (, ; : — or " - ") once it has FIRST_CLAUSE_MIN_WORDS words, and at a space
 # after FIRST_MAX_WORDS words when there is no mark at all (a 40-word sentence streamed at
-# 20 tokens/s would otherwise keep the user waiting ~2 s plus its synthesis). Later units
+# 50 tokens/s would otherwise keep the user waiting ~1 s plus its synthesis). Later units
 # are whole sentences: the reply is already playing while they stream.
 FIRST_CLAUSE_MIN_WORDS = 3
-FIRST_MAX_WORDS = 12
+FIRST_MAX_WORDS = 8
 # A unit with no boundary at all is cut at a space once it is this long.
 MAX_UNIT_CHARS = 300
 

@@ -62,6 +62,16 @@ class LiveOptions:
     turn_model: bool = True  # ask the audio end-of-turn model too, when there is one
 
 
+@dataclass(frozen=True)
+class PauseDecision:
+    """How one pause was judged: its words, the audio model's P(done) and the hangover."""
+
+    end_s: float
+    text: str
+    complete_prob: float | None
+    hangover_s: float
+
+
 class LiveTranscription:
     def __init__(
         self,
@@ -77,6 +87,7 @@ class LiveTranscription:
         self.turn_model = turn_model
         self._verdict: tuple[float, asyncio.Future[float]] | None = None  # (pause end_s, P)
         self._previews = ("", "")  # the two latest partial transcripts, older first
+        self.on_decision: Callable[[PauseDecision], None] | None = None  # tests, benchmarks
         self.segmenter = segmenter
         self.options = options or LiveOptions()
         self._emit = emit
@@ -188,6 +199,8 @@ class LiveTranscription:
         hangover = hangover_for(text, self.policy(), complete_prob=prob, partial=preview)
         log.debug("pause after %r (P(done) %s): hangover %.2f s", text, prob, hangover)
         seg.set_pause_hangover(hangover)
+        if self.on_decision is not None:
+            self.on_decision(PauseDecision(end_s, text, prob, hangover))
         for event in seg.poll():
             self.dispatch(event)
 
