@@ -1,16 +1,21 @@
 """Hands-free speech to the controller, transcribing while the user still talks.
 
-The segmenter's events become controller calls, as before (onset pauses the
-reply, the end hands over the utterance), and in between this module keeps
-Whisper busy: a speculative pass at every pause, partial previews while
-speech goes on (``PartialTranscript`` events), and the adaptive end of turn —
-once the pause's words are known, the hangover of that pause is shortened
-(finished sentence) or lengthened (mid-phrase) within the settings' bounds,
-and the utterance ends at once if the new hangover has already passed. An
-audio end-of-turn model, when given, scores the same pause beside Whisper's
-pass; the decision waits for both (``audio.end_of_turn.hangover_for``). The
-final transcript reaches the controller as a ``PreparedTranscript``; the
-controller still transcribes first, echoes, then interrupts (DESIGN.md).
+The segmenter's events become controller calls (onset pauses the reply, the
+end hands over the utterance), and in between this module keeps Whisper busy:
+a speculative pass at every pause, partial previews while speech goes on
+(``PartialTranscript`` events), and the adaptive end of turn — once the
+pause's words are known, the hangover of that pause is shortened (finished
+sentence) or lengthened (mid-phrase) within the settings' bounds. An audio
+end-of-turn model, when given, scores the same pause beside Whisper's pass;
+the decision waits for both (``audio.end_of_turn.hangover_for``). The final
+transcript reaches the controller as a ``PreparedTranscript``; the controller
+still transcribes first, echoes, then interrupts (DESIGN.md).
+
+One way only: audio → ``InputPump.feed`` → segmenter → ``dispatch`` →
+controller. A speculative pass's result only changes the pending pause's
+hangover; the segmenter ends the utterance on the next block it is fed (32 ms
+at most), so an utterance ends from one entry point. The utterance being
+spoken is the speculative transcriber's (``current_utterance``), nobody else's.
 """
 
 from __future__ import annotations
@@ -51,6 +56,16 @@ class TurnModel(Protocol):
     def close(self) -> None: ...
 
 
+@dataclass(frozen=True)
+class PauseDecision:
+    """How one pause was judged: its words, the audio model's P(done) and the hangover."""
+
+    end_s: float
+    text: str
+    complete_prob: float | None
+    hangover_s: float
+
+
 @dataclass
 class LiveOptions:
     """``speculate``: passes at pauses and partials; ``adaptive``: hangover from the words."""
@@ -60,16 +75,6 @@ class LiveOptions:
     hangover_min_s: float = 0.2
     hangover_max_s: float = 1.5
     turn_model: bool = True  # ask the audio end-of-turn model too, when there is one
-
-
-@dataclass(frozen=True)
-class PauseDecision:
-    """How one pause was judged: its words, the audio model's P(done) and the hangover."""
-
-    end_s: float
-    text: str
-    complete_prob: float | None
-    hangover_s: float
 
 
 class LiveTranscription:
@@ -91,7 +96,6 @@ class LiveTranscription:
         self.segmenter = segmenter
         self.options = options or LiveOptions()
         self._emit = emit
-        self._utterance: int | None = None
         segmenter.live_events = True
         self.speculative = SpeculativeTranscriber(
             worker,
@@ -118,8 +122,7 @@ class LiveTranscription:
         controller = self.controller
         if isinstance(event, SpeechStarted):
             self._previews = ("", "")
-            self._utterance = controller.next_utterance_id()
-            self.speculative.started(self._utterance)
+            self.speculative.started(controller.next_utterance_id())
             controller.speech_started(event.at_s)
         elif isinstance(event, SpeechPaused):
             self.speculative.paused(event)
@@ -133,7 +136,7 @@ class LiveTranscription:
         elif isinstance(event, SpeechProgress):
             self.speculative.progress(event)
         elif isinstance(event, SpeechEnded):
-            utterance, self._utterance = self._utterance, None
+            utterance = self.speculative.current_utterance
             prepared = self.speculative.ended(event)
             controller.utterance(
                 event.audio,
@@ -143,15 +146,14 @@ class LiveTranscription:
                 prepared=prepared,
             )
         elif isinstance(event, SpeechDiscarded):
-            self._utterance = None
             self.speculative.discarded()
             controller.speech_discarded()
 
     def reset(self) -> None:
         """The segmenter was reset (push-to-talk, hands-free off): drop the open utterance."""
-        if self._utterance is not None:
-            self._emit(ev.PartialTranscript(utterance_id=self._utterance, text=""))
-        self._utterance = None
+        utterance = self.speculative.current_utterance
+        if utterance is not None:
+            self._emit(ev.PartialTranscript(utterance_id=utterance, text=""))
         self.speculative.close()
 
     def close(self) -> None:
@@ -174,16 +176,20 @@ class LiveTranscription:
     # -- from the speculative transcriber --------------------------------------------------
 
     def _partial(self, utterance_id: int, text: str) -> None:
-        if utterance_id == self._utterance:
-            self._previews = (self._previews[1], text)
-            self._emit(ev.PartialTranscript(utterance_id=utterance_id, text=text))
+        """A preview of the utterance being spoken (stale ones never reach here)."""
+        self._previews = (self._previews[1], text)
+        self._emit(ev.PartialTranscript(utterance_id=utterance_id, text=text))
 
     def _speculated(self, utterance_id: int, end_s: float, text: str) -> None:
-        """The words up to the pending pause are known: adapt that pause's hangover."""
+        """The words up to the pending pause are known: adapt that pause's hangover.
+
+        Only a setting: the segmenter ends the utterance on the next block if the new
+        hangover has already passed (the speculative transcriber calls this for the
+        utterance being spoken only)."""
         seg = self.segmenter
-        if not self.options.adaptive or utterance_id != self._utterance:
+        if not self.options.adaptive or not seg.pause_pending or seg.pause_end_s != end_s:
             return
-        if not seg.pause_pending or seg.pause_end_s != end_s:
+        if utterance_id != self.speculative.current_utterance:
             return
         verdict = self._verdict
         prob = None
@@ -201,8 +207,6 @@ class LiveTranscription:
         seg.set_pause_hangover(hangover)
         if self.on_decision is not None:
             self.on_decision(PauseDecision(end_s, text, prob, hangover))
-        for event in seg.poll():
-            self.dispatch(event)
 
 
 def _retrieve(future: asyncio.Future[float]) -> None:

@@ -24,7 +24,10 @@ from typing import Any, get_type_hints
 
 import tomli_w
 
+from app.agent.phrases import BACKCHANNELS, STOP_PHRASES
 from app.config import paths
+
+WORDS = tuple[str, ...]  # a list of phrases in the file
 
 log = logging.getLogger(__name__)
 
@@ -116,6 +119,15 @@ class AudioSettings:
 
 
 @dataclass
+class BargeInSettings:
+    """Said alone over a reply, these let it go on (backchannels) or cancel it (stop phrases);
+    anything else interrupts it as a new instruction (``app.agent.phrases``)."""
+
+    backchannels: tuple[str, ...] = BACKCHANNELS
+    stop_phrases: tuple[str, ...] = STOP_PHRASES
+
+
+@dataclass
 class UiSettings:
     show_latency: bool = True
     close_to_tray: bool = True
@@ -143,6 +155,7 @@ class ToolSettings:
 class Settings:
     provider: ProviderSettings = field(default_factory=ProviderSettings)
     audio: AudioSettings = field(default_factory=AudioSettings)
+    barge_in: BargeInSettings = field(default_factory=BargeInSettings)
     ui: UiSettings = field(default_factory=UiSettings)
     agent: AgentSettings = field(default_factory=AgentSettings)
     hotkey: HotkeySettings = field(default_factory=HotkeySettings)
@@ -271,7 +284,7 @@ def _build(cls: Any, raw: Mapping[str, Any], prefix: str, messages: list[str]) -
                 f"Setting {name} {problem}; using the default ({getattr(default, f.name)!r})."
             )
             continue
-        values[f.name] = value
+        values[f.name] = tuple(value) if typ == WORDS else value
     return replace(default, **values)
 
 
@@ -282,6 +295,10 @@ def _check(name: str, value: Any, typ: Any) -> str | None:
         return f"should be a whole number, not {value!r}"
     if typ is str and not isinstance(value, str):
         return f"should be text, not {value!r}"
+    if typ == WORDS and (
+        not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value)
+    ):
+        return f"should be a list of words or phrases, not {value!r}"
     if name in CHOICES and value not in CHOICES[name]:
         return f"should be one of {', '.join(CHOICES[name])}, not {value!r}"
     if name in RANGES and not RANGES[name][0] <= value <= RANGES[name][1]:

@@ -95,6 +95,7 @@ class DesktopSession:
         self.components.reconfigure_provider(new.provider)
         controller = self.components.controller
         controller.barge_in = new.barge_in
+        controller.phrases = new.phrases
         controller.settings.system_prompt = new.system_prompt
         controller.settings.permissions = new.permissions
         self.components.pump.segmenter.hangover_s = new.hangover_s
