@@ -205,9 +205,11 @@ def test_adaptive_end_of_speech_settings_and_the_fixed_hangover_flag() -> None:
     assert (audio.adaptive_hangover, audio.hangover_min_ms, audio.hangover_max_ms) == (
         True,
         350,
-        1200,
+        1500,  # out of range: the default
     )
     assert any("hangover_max_ms" in m for m in loaded.messages)
     fixed = resolve(loaded.settings, {}, {"adaptive_hangover": False})
     assert fixed.settings.audio.adaptive_hangover is False
     assert "audio.adaptive_hangover" in fixed.overridden
+    words_only = resolve(loaded.settings, {}, {"turn_model": False})
+    assert words_only.settings.audio.turn_model is False and loaded.settings.audio.turn_model

@@ -1,7 +1,9 @@
 """The conversation in memory: exactly what is sent to the model next time.
 
 Listeners are told of every message as it is added (the history store saves
-it at once), with the flags the window and the store need.
+it at once), with the flags the window and the store need, and of the rare
+retraction: a turn the user went on speaking into (a continuation) leaves the
+history as if it never ran.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ class MessageMeta:
 
 
 Listener = Callable[[Message, MessageMeta], None]
+RetractListener = Callable[[int], None]  # how many of the newest messages were removed
 
 
 def interrupted_text(kept: str) -> str:
@@ -36,6 +39,7 @@ class Conversation:
     def __init__(self, messages: Iterable[Message] = ()) -> None:
         self._messages: list[Message] = list(messages)
         self._listeners: list[Listener] = []
+        self._retract_listeners: list[RetractListener] = []
 
     @property
     def messages(self) -> list[Message]:
@@ -43,6 +47,21 @@ class Conversation:
 
     def add_listener(self, listener: Listener) -> None:
         self._listeners.append(listener)
+
+    def add_retract_listener(self, listener: RetractListener) -> None:
+        self._retract_listeners.append(listener)
+
+    def __len__(self) -> int:
+        return len(self._messages)
+
+    def retract(self, start: int) -> None:
+        """Remove every message from index ``start`` on (a turn that is being merged)."""
+        removed = len(self._messages) - start
+        if removed <= 0:
+            return
+        del self._messages[start:]
+        for listener in self._retract_listeners:
+            listener(removed)
 
     def replace(self, messages: Iterable[Message]) -> None:
         """Switch to another conversation (e.g. one reopened from history)."""

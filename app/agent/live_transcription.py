@@ -16,6 +16,13 @@ controller. A speculative pass's result only changes the pending pause's
 hangover; the segmenter ends the utterance on the next block it is fed (32 ms
 at most), so an utterance ends from one entry point. The utterance being
 spoken is the speculative transcriber's (``current_utterance``), nobody else's.
+
+A pause is not always the end: speech that starts within
+``CONTINUATION_WINDOW_S`` of an utterance's end *continues* it. It keeps the
+first part's utterance id (the window's 🎙 message grows), every pass covers
+both parts as one audio (Whisper has the context), and the controller is told
+which utterance it continues; whether it becomes the same turn is the barge-in
+policy's call (``app.agent.barge_in``: only while the reply was not heard).
 """
 
 from __future__ import annotations
@@ -32,6 +39,7 @@ import numpy.typing as npt
 
 from app.agent import events as ev
 from app.agent.controller import AgentController
+from audio.capture import SAMPLE_RATE_HZ
 from audio.end_of_turn import HangoverPolicy, hangover_for
 from audio.segmenter import (
     SegmentEvent,
@@ -46,6 +54,14 @@ from audio.segmenter import (
 from audio.speculative import DecodeWorker, SpeculativeTranscriber
 
 log = logging.getLogger(__name__)
+
+# Speech starting this soon after an utterance ended goes on from it (same turn, if the
+# reply to the first part was not heard yet).
+CONTINUATION_WINDOW_S = 1.8
+# Silence kept after the first part when both are joined: tiny.en drops the first part
+# of "Set a timer for" + 0.8 s + "ten minutes" but not with 0.5 s (the second part
+# brings its own 0.3 s pre-roll).
+JOIN_TAIL_S = 0.1
 
 
 class TurnModel(Protocol):
@@ -75,6 +91,7 @@ class LiveOptions:
     hangover_min_s: float = 0.2
     hangover_max_s: float = 1.5
     turn_model: bool = True  # ask the audio end-of-turn model too, when there is one
+    continuation: bool = True  # speech right after an end of turn goes on from it
 
 
 class LiveTranscription:
@@ -93,6 +110,10 @@ class LiveTranscription:
         self._verdict: tuple[float, asyncio.Future[float]] | None = None  # (pause end_s, P)
         self._previews = ("", "")  # the two latest partial transcripts, older first
         self.on_decision: Callable[[PauseDecision], None] | None = None  # tests, benchmarks
+        # The last utterance: (id, audio, stream time it ended), and for the one being
+        # spoken, the earlier part it continues (id, audio) when it started in the window.
+        self._last: tuple[int, npt.NDArray[np.float32], float] | None = None
+        self._continues: tuple[int, npt.NDArray[np.float32]] | None = None
         self.segmenter = segmenter
         self.options = options or LiveOptions()
         self._emit = emit
@@ -122,9 +143,17 @@ class LiveTranscription:
         controller = self.controller
         if isinstance(event, SpeechStarted):
             self._previews = ("", "")
-            self.speculative.started(controller.next_utterance_id())
+            last, self._continues = self._last, None
+            if self.options.continuation and last is not None:
+                if event.at_s - last[2] <= CONTINUATION_WINDOW_S:
+                    self._continues = (last[0], last[1])
+            if self._continues is not None:
+                self.speculative.started(self._continues[0])
+            else:
+                self.speculative.started(controller.next_utterance_id())
             controller.speech_started(event.at_s)
         elif isinstance(event, SpeechPaused):
+            event = SpeechPaused(self._joined(event.audio), event.start_s, event.end_s)
             self.speculative.paused(event)
             self._score_pause(event)
             if self.options.adaptive and self.options.speculate:
@@ -134,32 +163,54 @@ class LiveTranscription:
         elif isinstance(event, SpeechResumed):
             self.speculative.resumed()
         elif isinstance(event, SpeechProgress):
-            self.speculative.progress(event)
+            self.speculative.progress(
+                SpeechProgress(self._joined(event.audio), event.start_s, event.at_s)
+            )
         elif isinstance(event, SpeechEnded):
             utterance = self.speculative.current_utterance
+            continues, self._continues = self._continues, None
+            event = SpeechEnded(self._joined(event.audio, continues), event.start_s, event.end_s)
             prepared = self.speculative.ended(event)
+            if utterance is not None:
+                clock_s = self.segmenter.clock_s  # the audio runs up to now
+                silence = round(max(0.0, clock_s - event.end_s - JOIN_TAIL_S) * SAMPLE_RATE_HZ)
+                self._last = (utterance, event.audio[: len(event.audio) - silence], clock_s)
             controller.utterance(
                 event.audio,
                 start_s=event.start_s,
                 end_s=event.end_s,
                 utterance_id=utterance,
                 prepared=prepared,
+                continues=continues[0] if continues is not None else None,
             )
         elif isinstance(event, SpeechDiscarded):
+            self._continues = None  # a blip continues nothing (the earlier part stays last)
             self.speculative.discarded()
             controller.speech_discarded()
 
     def reset(self) -> None:
         """The segmenter was reset (push-to-talk, hands-free off): drop the open utterance."""
         utterance = self.speculative.current_utterance
-        if utterance is not None:
+        if utterance is not None and self._continues is None:
             self._emit(ev.PartialTranscript(utterance_id=utterance, text=""))
+        self._last = self._continues = None
         self.speculative.close()
 
     def close(self) -> None:
         self.speculative.close()
         if self.turn_model is not None:
             self.turn_model.close()
+
+    def _joined(
+        self,
+        audio: npt.NDArray[np.float32],
+        continues: tuple[int, npt.NDArray[np.float32]] | None = None,
+    ) -> npt.NDArray[np.float32]:
+        """``audio`` behind the earlier part it continues, if any: one utterance for Whisper."""
+        earlier = continues if continues is not None else self._continues
+        if earlier is None:
+            return audio
+        return np.concatenate([earlier[1], audio]).astype(np.float32, copy=False)
 
     def _score_pause(self, event: SpeechPaused) -> None:
         """Start the audio model on the pause, beside Whisper's pass over the same audio."""

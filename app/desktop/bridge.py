@@ -44,6 +44,7 @@ class ControllerBridge(QObject):
         self._history = history
         if history is not None:
             components.controller.conversation.add_listener(self._save_message)
+            components.controller.conversation.add_retract_listener(self._retract_messages)
 
     async def start(self) -> None:
         """Wait for the models (the window is already up), then start listening."""
@@ -121,6 +122,10 @@ class ControllerBridge(QObject):
     @property
     def conversation_id(self) -> int | None:
         return self._conversation_id
+
+    def _retract_messages(self, count: int) -> None:
+        if self._history is not None and self._conversation_id is not None:
+            self._history.remove_last(self._conversation_id, count)
 
     def _save_message(self, message: Any, meta: Any) -> None:
         if self._history is None:

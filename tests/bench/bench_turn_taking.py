@@ -167,7 +167,8 @@ def clear_end(args: argparse.Namespace, trees: dict[str, tuple[Path, list[str]]]
         print(f"2. clear end: end of the interrupting speech -> new request sent, {load()}")
         names = list(trees)
         for run in range(args.runs):
-            song = compose(0.5, first, 1.6, lib.say(INTERRUPTIONS[run % len(INTERRUPTIONS)]), 1.5)
+            said = lib.say(INTERRUPTIONS[run % len(INTERRUPTIONS)])
+            song = compose(0.5, first, 3.0, said, 1.5)  # past the continuation window
             wav = write_wav(tmp / f"barge{run}.wav", song.audio)
             for name in names if run % 2 == 0 else names[::-1]:
                 tree, flags = trees[name]
