@@ -92,6 +92,9 @@ def pause_run(tree: Path, clip: Clip, wav: Path, flags: list[str]) -> dict[str, 
         "fragment replies in history": len(replies),
         "reply before the user finished": len(early),
         "turns finished": len(finished),
+        "merged (continuation)": sum(
+            1 for e in events if e["type"] == "turn_interrupted" and e["by"] == "continuation"
+        ),
     }
 
 
@@ -114,10 +117,12 @@ def pause_set(args: argparse.Namespace, trees: dict[str, tuple[Path, list[str]]]
             one = sum(1 for r in rows if r["user messages"] == 1 and r["overlap"] >= 0.75)
             frag = sum(r["fragment replies in history"] for r in rows)
             early = sum(1 for r in rows if r["reply before the user finished"])
+            merged = sum(r["merged (continuation)"] for r in rows)
             print(
                 f"   {name:24s} one message with the whole sentence: {one}/{len(rows)}; "
                 f"requests {sum(r['requests'] for r in rows)}; fragment replies in history "
-                f"{frag}; reply before the user finished {early}; median overlap "
+                f"{frag}; replies cancelled by a continuation {merged}; reply text streaming "
+                f"before the user finished {early}; median overlap "
                 f"{statistics.median(r['overlap'] for r in rows):.2f}"
             )
         print(f"   ({load()} at the end)")
