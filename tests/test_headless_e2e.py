@@ -48,7 +48,8 @@ def test_spoken_interruption_end_to_end(
 ) -> None:
     first = speech.say("Tell me a long story about a dragon.")
     second = speech.say("Stop. What is the capital of France?")
-    audio = np.concatenate([silence(0.5), first, silence(1.6), second, silence(1.2)])
+    # 3 s: past the continuation window (speech within 1.8 s of the end of turn continues it)
+    audio = np.concatenate([silence(0.5), first, silence(3.0), second, silence(1.2)])
     path = write_wav(tmp_path / "two.wav", audio)
     story = [f"Once upon a time {i}. " for i in range(3)]
     server.add(
