@@ -10,6 +10,7 @@ it nor its reply stays in the history; the window shows one 🎙 message.
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -21,6 +22,7 @@ from app.agent.input_pump import InputPump
 from app.agent.live_transcription import LiveOptions, LiveTranscription
 from app.desktop.conversation.conversation_model import ConversationModel, ReplyEntry, UserEntry
 from app.runtime.history_store import HistoryStore
+from app.runtime.history_writer import ConversationRef, HistoryWriter
 from audio.segmenter import SpeechSegmenter
 from audio.transcriber import WhisperTranscriber
 from audio.vad import SileroVad
@@ -147,12 +149,14 @@ def test_a_continuation_with_no_new_words_restores_the_message() -> None:
     ]
 
 
-def test_a_retracted_turn_leaves_the_saved_history(tmp_path: object) -> None:
-    store = HistoryStore()
-    conversation_id = store.create_conversation()
+def test_a_retracted_turn_leaves_the_saved_history(tmp_path: Path) -> None:
+    """Through the history writer, as the window saves: the removal runs in queue order."""
+    path = tmp_path / "history.sqlite3"
+    writer = HistoryWriter(path)
+    ref = ConversationRef()
     conversation = Conversation()
-    conversation.add_listener(lambda m, meta: store.add_message(conversation_id, m, meta))
-    conversation.add_retract_listener(lambda n: store.remove_last(conversation_id, n))
+    conversation.add_listener(lambda m, meta: writer.add_message(ref, m, meta))
+    conversation.add_retract_listener(lambda n: writer.retract(ref, n))
     conversation.add_user("Hello")
     conversation.add_assistant("Hi.")
     start = len(conversation)
@@ -166,5 +170,7 @@ def test_a_retracted_turn_leaves_the_saved_history(tmp_path: object) -> None:
         UserMessage("What is the capital of France?"),
     ]
     assert conversation.messages == expected
-    assert store.load_messages(conversation_id) == expected
+    assert writer.close() == 0 and ref.id is not None
+    store = HistoryStore(path)
+    assert store.load_messages(ref.id) == expected
     store.close()
