@@ -48,9 +48,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="always wait --hangover-ms, whatever the words so far (no adaptive end of turn)",
     )
     g.add_argument(
-        "--no-turn-model",
+        "--turn-model",
         action="store_true",
-        help="judge the end of a turn by the words alone (no Smart Turn audio model)",
+        help="let the Smart Turn audio model confirm or veto the end of a turn (off by default)",
     )
     g.add_argument(
         "--no-speculation",

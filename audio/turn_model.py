@@ -11,9 +11,10 @@ faster-whisper's own feature extractor computes exactly, so pipecat is not neede
 
 On our audio (tests/bench/bench_turn_taking.py) it separates real speech well
 (jfk.flac: 0.01-0.03 inside the sentence, 0.95 at its end) but not espeak-ng's
-flat synthetic prosody (0.74-0.98 after "What is the capital of"), which is why
-``end_of_turn`` only lets it *confirm* an end the words already suggest, or
-veto one.
+flat synthetic prosody (0.74-0.98 after "What is the capital of", 0.01 at the
+end of "… penguins"), which is why ``end_of_turn`` only lets it *confirm* an
+end the words already suggest, or veto one — and why it is off by default
+(``[audio] turn_model``): on the benchmark it vetoed clear ends.
 
 One inference takes ~0.1 s on one core; it runs in its own worker thread with
 one intra-op thread, beside Whisper's pass over the same pause.
@@ -50,7 +51,12 @@ class SmartTurnModel:
         self._session: Any = None
         self._features: Any = None
         self._lock = threading.Lock()
-        self._loaded = self._executor.submit(self._load)
+        self._loaded: concurrent.futures.Future[None] | None = None
+
+    def start_loading(self) -> None:
+        """Load in the worker now (else the first ``submit`` loads it)."""
+        if self._loaded is None:
+            self._loaded = self._executor.submit(self._load)
 
     def submit(self, audio: npt.NDArray[np.float32]) -> concurrent.futures.Future[float]:
         """Probability (0..1) that the speaker is done, for audio that ends at the pause."""
@@ -58,6 +64,8 @@ class SmartTurnModel:
 
     def wait_loaded(self, timeout: float | None = None) -> None:
         """Block until the model is loaded; raises ``TranscriptionError`` if it cannot be."""
+        self.start_loading()
+        assert self._loaded is not None
         self._loaded.result(timeout)
 
     def complete_prob(self, audio: npt.NDArray[np.float32]) -> float:

@@ -205,8 +205,9 @@ def test_adaptive_end_of_speech_settings_and_the_fixed_hangover_flag() -> None:
     fixed = resolve(loaded.settings, {}, {"adaptive_hangover": False})
     assert fixed.settings.audio.adaptive_hangover is False
     assert "audio.adaptive_hangover" in fixed.overridden
-    words_only = resolve(loaded.settings, {}, {"turn_model": False})
-    assert words_only.settings.audio.turn_model is False and loaded.settings.audio.turn_model
+    with_model = resolve(loaded.settings, {}, {"turn_model": True})
+    assert with_model.settings.audio.turn_model is True
+    assert loaded.settings.audio.turn_model is False  # opt-in
 
 
 def test_a_utf8_byte_order_mark_is_read_fine() -> None:

@@ -66,7 +66,7 @@ class RuntimeOptions:
     adaptive_hangover: bool = True
     hangover_min_s: float = 0.2
     hangover_max_s: float = 1.5
-    turn_model: bool = True  # Smart Turn, when its file is in assets/models/smart-turn/
+    turn_model: bool = False  # Smart Turn, when its file is in assets/models/smart-turn/
     input_device: str | int | None = None
     output_device: str | int | None = None
     permissions: frozenset[str] = frozenset()
@@ -226,6 +226,8 @@ def build_components(
     holder.append(controller)
     segmenter = SpeechSegmenter(SileroVad(), hangover_s=options.hangover_s)
     turn_model = load_turn_model()
+    if turn_model is not None and options.turn_model:
+        turn_model.start_loading()  # else on first use, if turned on in Settings
     live = LiveTranscription(
         controller,
         segmenter,

@@ -18,7 +18,7 @@ streaming server, as a user would meet it:
 
 "Before" is measured in the same run: for 1 and 2 by running the same
 headless command from another checkout (``--before-tree``, e.g. a worktree of
-the commit before this work) and with ``--no-turn-model``; for 3 with
+the commit before this work) and with ``--turn-model``; for 3 with
 incremental transcription off; for 4 with the first-clause split off.
 
     .venv/bin/python -m tests.bench.bench_turn_taking [--runs 5] [--before-tree DIR]
@@ -372,8 +372,8 @@ def main() -> None:
     trees: dict[str, tuple[Path, list[str]]] = {}
     if args.before_tree is not None:
         trees["before (other tree)"] = (args.before_tree.resolve(), [])
-    trees["words only"] = (ROOT, ["--no-turn-model"])
-    trees["words + audio model"] = (ROOT, [])
+    trees["words only"] = (ROOT, [])
+    trees["words + audio model"] = (ROOT, ["--turn-model"])
     sections: dict[str, Callable[[], None]] = {
         "pause": lambda: pause_set(args, trees),
         "clear": lambda: clear_end(args, trees),
