@@ -66,7 +66,7 @@ def test_spoken_interruption_end_to_end(
     transcripts = of(events, "transcript")
     assert len(transcripts) == 2, types
     assert "dragon" in transcripts[0]["text"].lower()
-    assert "france" in transcripts[1]["text"].lower()
+    assert "capital" in transcripts[1]["text"].lower()  # tiny.en hears "France" as "friends" here
     t1, t2 = transcripts[0]["turn_id"], transcripts[1]["turn_id"]
     i_echo = position(events, "transcript", turn_id=t2)
     i_cut = position(events, "turn_interrupted", turn_id=t1, by=t2)
@@ -80,7 +80,7 @@ def test_spoken_interruption_end_to_end(
     assert "dragon" in sent[-3]["content"].lower()
     assert sent[-2]["role"] == "assistant" and sent[-2]["content"].startswith("Once upon a time 0.")
     assert "interrupted" in sent[-2]["content"]
-    assert "france" in sent[-1]["content"].lower()
+    assert "capital" in sent[-1]["content"].lower()
 
 
 def test_noise_burst_during_reply_does_not_interrupt(
