@@ -174,3 +174,47 @@ def test_a_retracted_turn_leaves_the_saved_history(tmp_path: Path) -> None:
     store = HistoryStore(path)
     assert store.load_messages(ref.id) == expected
     store.close()
+
+
+@pytest.mark.slow
+async def test_a_reply_already_heard_is_interrupted_not_merged(
+    server: ScriptedServer, whisper: WhisperTranscriber, speech: SpeechLibrary
+) -> None:
+    """Speech on (Piper into a fake device at real-time pace): once the first piece of the
+    reply has played, going on is a barge-in — the reply stays in history, cut, as heard."""
+    from audio.playback import SpeechPlayer
+    from audio.speech_output import SpeechOutput
+    from audio.tts import PiperTts
+    from tests.support.fake_output_stream import FakeSoundDevice
+
+    tts = PiperTts()
+    holder: list[object] = []
+    voice = SpeechOutput(
+        tts,
+        SpeechPlayer(tts.sample_rate_hz, sounddevice_module=FakeSoundDevice(speed=1.0)),
+        on_event=lambda name, turn, detail: holder[0].speech_event(name, turn, detail),  # type: ignore[attr-defined]
+    )
+    await voice.wait_loaded()
+    for _ in range(2):
+        server.add(sse_reply(openai_stream(REPLY, delay_s=0.1)))
+    controller, log, client = make_controller(server, transcriber=whisper, speech=voice)
+    holder.append(controller)
+    first, rest = speech.say("Set a timer for"), speech.say("ten minutes.")
+    uid = controller.next_utterance_id()
+    controller.utterance(compose(0.3, first, 0.3).audio, utterance_id=uid)
+    fragment = await log.wait_for(ev.Transcript, timeout_s=60)
+    await log.wait_for(ev.TtsStarted, timeout_s=60)
+    assert len(voice.heard_text) >= 15  # "Sure 0, Sure 1," was played
+    controller.speech_started()
+    joined = compose(0.3, first, 0.4, rest, 0.3).audio
+    controller.utterance(joined, utterance_id=uid, continues=uid)
+    merged = await log.wait_for(ev.Transcript, lambda e: e is not fragment, timeout_s=60)
+    await log.wait_for(ev.TurnFinished, lambda e: e.turn_id == merged.turn_id, timeout_s=60)
+    assert [(e.turn_id, e.by) for e in log.of(ev.TurnInterrupted)] == [
+        (fragment.turn_id, merged.turn_id)
+    ]
+    kinds = [type(m) for m in controller.conversation.messages]
+    assert kinds == [UserMessage, AssistantMessage, UserMessage, AssistantMessage]
+    await controller.close()
+    voice.close()
+    await client.aclose()  # type: ignore[attr-defined]
