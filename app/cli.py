@@ -51,6 +51,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="always wait --hangover-ms, whatever the words so far (no adaptive end of turn)",
     )
     g.add_argument(
+        "--turn-model",
+        action="store_true",
+        help="let the Smart Turn audio model confirm or veto the end of a turn (off by default)",
+    )
+    g.add_argument(
         "--no-speculation",
         action="store_true",
         help="transcribe only after the hangover (no speculative passes, no partial transcripts)",

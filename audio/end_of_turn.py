@@ -8,6 +8,15 @@ end like a finished sentence and a longer one when they end mid-phrase,
 always within ``[min_s, max_s]``. A short text ("Stop.") is never judged
 finished: Whisper puts a full stop after almost anything, and a one-word
 command is often the start of a longer one.
+
+Whisper's punctuation hides fragments ("What is the capital of?", "Can you
+explain how?"), so a few words end a phrase even before a question mark, and
+a *partial* transcript taken while the words were still coming ("Remind me
+to call my mother,") may show a comma that the pause's pass turned into a
+full stop. The audio model (``audio.turn_model``), when present, has the last
+word on a sentence that looks finished: it confirms the short hangover or
+vetoes it (wait the long one). A clear end ends the turn ``min_s`` after the
+pause; anything unclear waits longer, never past ``max_s``.
 """
 
 from __future__ import annotations
@@ -32,7 +41,16 @@ CONTINUATION_WORDS = BINDING_WORDS | frozenset(
     can may might must do does did have has had not well
     """.split()
 )
+# Words a question does not end on either: "What is the capital of?" is a fragment, though
+# "Who is it for?" is not.
+OPEN_QUESTION_WORDS = frozenset(
+    """
+    of in into onto to than the a an my your our their his her its this these those
+    how what where which whose why when who whom
+    """.split()
+)
 CONTINUATION_PHRASES = ("and then", "and also", "as well as", "such as", "so that", "in order to")
+COMPLETE_PROB = 0.5  # the audio model's own threshold
 FINISHED_MIN_WORDS = 3  # fewer words than this never count as a finished sentence
 
 
@@ -41,8 +59,8 @@ class HangoverPolicy:
     """Bounds for the adaptive hangover; ``base_s`` when the words decide nothing."""
 
     base_s: float = 0.5
-    min_s: float = 0.4
-    max_s: float = 1.2
+    min_s: float = 0.2
+    max_s: float = 1.5
 
     def __post_init__(self) -> None:
         if not 0 < self.min_s <= self.max_s:
@@ -68,16 +86,44 @@ def ending(text: str) -> str:
     question = stripped.endswith(("?", "!"))
     if not question and words[-1] in CONTINUATION_WORDS:
         return "unfinished"
+    if question and len(words) >= FINISHED_MIN_WORDS and words[-1] in OPEN_QUESTION_WORDS:
+        return "unfinished"
     if (question or stripped.endswith(".")) and len(words) >= FINISHED_MIN_WORDS:
         return "finished"
     return "unknown"
 
 
-def hangover_for(text: str, policy: HangoverPolicy) -> float:
-    """The silence (seconds) that should end an utterance whose words so far are ``text``."""
+def partial_hangs(partial: str, text: str) -> bool:
+    """True when the live preview of the same words ended mid-phrase ("…my mother,").
+
+    The preview counts only if it ends on the same word as the pause's text: then the
+    comma (or the dangling word) is Whisper's reading of those very words."""
+    partial_words = text_words(partial)
+    words = text_words(text)
+    if not partial_words or not words or partial_words[-1] != words[-1]:
+        return False
+    return ending(partial) == "unfinished"
+
+
+def hangover_for(
+    text: str,
+    policy: HangoverPolicy,
+    *,
+    complete_prob: float | None = None,
+    partial: str = "",
+) -> float:
+    """The silence (seconds) that should end an utterance whose words so far are ``text``.
+
+    ``complete_prob``: the audio model's probability that the speaker is done (None: no
+    model); ``partial``: the latest live preview of this utterance."""
     kind = ending(text)
-    if kind == "finished":
-        return policy.min_s
+    if kind == "finished" and partial and partial_hangs(partial, text):
+        kind = "unfinished"
     if kind == "unfinished":
+        return policy.max_s
+    audio_done = None if complete_prob is None else complete_prob >= COMPLETE_PROB
+    if kind == "finished":
+        return policy.max_s if audio_done is False else policy.min_s
+    if audio_done is False:
         return policy.max_s
     return policy.clamp(policy.base_s)

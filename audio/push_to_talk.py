@@ -57,6 +57,14 @@ class PushToTalkRecorder:
         self._ring.clear()
         self._ring_samples = 0
 
+    def audio(self) -> npt.NDArray[np.float32] | None:
+        """Pre-roll + what was fed since ``press()`` so far (None when not recording)."""
+        if self._recorded is None:
+            return None
+        if len(self._recorded) > 1:  # kept joined, so calling this often stays cheap
+            self._recorded = [np.concatenate(self._recorded).astype(np.float32, copy=False)]
+        return self._recorded[0].copy() if self._recorded else np.zeros(0, np.float32)
+
     def release(self) -> npt.NDArray[np.float32] | None:
         """Stop; return pre-roll + everything fed since ``press()``.
 

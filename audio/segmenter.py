@@ -203,6 +203,11 @@ class SpeechSegmenter:
         return self._clock - self._end >= self.effective_hangover_s * SAMPLE_RATE_HZ - 0.5
 
     @property
+    def clock_s(self) -> float:
+        """Stream time of the next frame: how much audio has been fed so far."""
+        return self._clock / SAMPLE_RATE_HZ
+
+    @property
     def in_speech(self) -> bool:
         """True between ``SpeechStarted`` and its end/discard."""
         return self._onset is not None

@@ -23,11 +23,14 @@ _CLAUSE_MARKS = ",;:—"
 _ABBREVIATIONS = frozenset(
     {"e.g", "i.e", "cf", "vs", "mr", "mrs", "ms", "dr", "prof", "st", "sr", "jr", "approx", "fig"}
 )
-# The first sentence of a reply longer than this is cut at its first clause
-# boundary, so speech starts sooner (Piper needs ~2.5 ms per character).
-FIRST_SPLIT_CHARS = 90
-_FIRST_CLAUSE_MIN_CHARS = 20
-_FIRST_REST_MIN_CHARS = 20
+# Speech can only start once its first unit is complete and synthesised (Piper needs
+# ~2.5 ms per character), so the first unit of a reply is kept short: it ends at its first
+# clause mark (, ; : — or " - ") once it has FIRST_CLAUSE_MIN_WORDS words, and at a space
+# after FIRST_MAX_WORDS words when there is no mark at all (a 40-word sentence streamed at
+# 50 tokens/s would otherwise keep the user waiting ~1 s plus its synthesis). Later units
+# are whole sentences: the reply is already playing while they stream.
+FIRST_CLAUSE_MIN_WORDS = 3
+FIRST_MAX_WORDS = 8
 # A unit with no boundary at all is cut at a space once it is this long.
 MAX_UNIT_CHARS = 300
 
@@ -179,11 +182,17 @@ class SentenceChunker:
         text = self._pending
         size = len(text)
         clause_end: int | None = None
+        first = not self._emitted_any
+        words = 0
         index = 0
         while index < size:
             char = text[index]
             if char == "\n":
                 return index
+            if not char.isspace() and (index == 0 or text[index - 1].isspace()):
+                words += 1
+                if first and words > FIRST_MAX_WORDS:
+                    return index - 1  # the space before the word past the bound
             if char == "`":
                 skip = _skip_code_span(text, index, final)
                 if skip is None:
@@ -207,37 +216,25 @@ class SentenceChunker:
                 if verdict is None:
                     return None
                 if verdict > 0:
-                    if self._should_split_first(clause_end, verdict):
-                        assert clause_end is not None
-                        return clause_end
                     return verdict
                 index += 1
                 continue
             if (
-                clause_end is None
-                and index >= _FIRST_CLAUSE_MIN_CHARS
-                and (char in _CLAUSE_MARKS or (char == "-" and text[index - 1] == " "))
+                (char in _CLAUSE_MARKS or (char == "-" and index > 0 and text[index - 1] == " "))
                 and index + 1 < size
                 and text[index + 1] == " "
             ):
-                clause_end = index + 1
+                if first and words >= FIRST_CLAUSE_MIN_WORDS:
+                    return index + 1  # the first clause goes out while the sentence streams
+                if clause_end is None:
+                    clause_end = index + 1
             index += 1
         if final:
             return size
-        if self._should_split_first(clause_end, size) and clause_end is not None:
-            return clause_end
         if size >= MAX_UNIT_CHARS:
             cut = clause_end or text.rfind(" ", 0, MAX_UNIT_CHARS)
             return cut if cut and cut > 0 else size
         return None
-
-    def _should_split_first(self, clause_end: int | None, unit_end: int) -> bool:
-        return (
-            not self._emitted_any
-            and clause_end is not None
-            and unit_end >= FIRST_SPLIT_CHARS
-            and unit_end - clause_end >= _FIRST_REST_MIN_CHARS
-        )
 
     @staticmethod
     def _sentence_end(text: str, index: int, final: bool) -> int | None:

@@ -69,3 +69,8 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   CMAKE_ARGS="$llama_cmake_args" .venv/bin/python -m pip install -q -e ".$extra" >&2
   echo "$want" > "$stamp"
 fi
+
+# The end-of-turn audio model (Smart Turn v3.2, BSD-2-Clause) comes out of the pipecat-ai
+# wheel into assets/models/ (the bundle takes all of assets/). Without it Harken still runs.
+.venv/bin/python scripts/fetch_smart_turn.py \
+  || echo "setup: the end-of-turn model could not be fetched; pauses are judged by the words alone" >&2

@@ -8,7 +8,8 @@ import pytest
 
 from audio.sentence_chunker import (
     CODE_NOTE,
-    FIRST_SPLIT_CHARS,
+    FIRST_CLAUSE_MIN_WORDS,
+    FIRST_MAX_WORDS,
     MAX_UNIT_CHARS,
     Sentence,
     SentenceChunker,
@@ -73,9 +74,14 @@ def test_numbers_split_mid_stream_are_not_sentence_ends() -> None:
 
 def test_abbreviations_and_lower_case_continuations_do_not_end_sentences() -> None:
     chunker = SentenceChunker()
-    out = chunker.feed("Use a tool, e.")
+    out = chunker.feed("Sure. Use a tool, e.")  # (a reply's first unit may end at a comma)
     out += chunker.feed("g. a hammer. Ask Dr. Who. It ends at 5 p.m. today. Then")
-    assert out == ["Use a tool, e.g. a hammer.", "Ask Dr. Who.", "It ends at 5 p.m. today."]
+    assert out == [
+        "Sure.",
+        "Use a tool, e.g. a hammer.",
+        "Ask Dr. Who.",
+        "It ends at 5 p.m. today.",
+    ]
 
 
 def test_code_blocks_are_not_spoken_and_noted_once() -> None:
@@ -146,7 +152,6 @@ def test_a_long_first_sentence_is_cut_at_a_clause_to_start_speaking_sooner() -> 
         "The capital of France is Paris, which is also its largest city by far "
         "and a major centre of culture, art and science."
     )
-    assert len(first) > FIRST_SPLIT_CHARS
     second = "Its population is about two million people, more or less, as of this year."
     out = texts(stream(f"{first} {second} End."))
     assert out[0] == "The capital of France is Paris,"
@@ -156,11 +161,44 @@ def test_a_long_first_sentence_is_cut_at_a_clause_to_start_speaking_sooner() -> 
 
 def test_the_first_clause_goes_out_before_the_sentence_ends() -> None:
     chunker = SentenceChunker()
-    text = "Well, the answer depends on several things, mainly the size of the input and how"
-    out = chunker.feed(text)
-    assert out == []  # not long enough yet to be worth cutting
-    out = chunker.feed(" fast the machine is when it runs")
+    assert chunker.feed("Well, the answer depends on several things,") == []  # "Well," is short
+    out = chunker.feed(" mainly")
     assert out == ["Well, the answer depends on several things,"]
+    assert FIRST_CLAUSE_MIN_WORDS <= 6
+    # Later sentences are whole: the reply is already playing while they stream.
+    assert chunker.feed(" the size. Then, in the end, it works. Next") == [
+        "mainly the size.",
+        "Then, in the end, it works.",
+    ]
+
+
+def test_a_first_sentence_with_no_punctuation_is_cut_after_a_bounded_number_of_words() -> None:
+    chunker = SentenceChunker()
+    words = [f"w{i}" for i in range(40)]
+    out: list[str] = []
+    fed = 0
+    while not out:
+        out = chunker.feed(words[fed] + " ")
+        fed += 1
+    assert out == [" ".join(words[:FIRST_MAX_WORDS])]
+    assert fed == FIRST_MAX_WORDS + 1  # out as soon as the next word began, not at the end
+    assert chunker.feed(" ".join(words[fed:]) + ".") == []  # later sentences are whole
+    assert chunker.flush() == [" ".join(words[FIRST_MAX_WORDS:]) + "."]
+
+
+@pytest.mark.parametrize(
+    ("reply", "first"),
+    [
+        ("Yes, it is Paris.", "Yes, it is Paris."),  # a short sentence is never cut
+        ("Here are three ideas:\n\n1. Visit the tower\n2. Walk", "Here are three ideas:"),
+        (
+            "1. Visit the Eiffel Tower early\n2. Walk along the Seine",
+            "1. Visit the Eiffel Tower early",
+        ),
+    ],
+)
+def test_a_short_sentence_or_list_item_is_the_first_unit_whole(reply: str, first: str) -> None:
+    assert texts(stream(reply))[0] == first
 
 
 def test_text_without_any_boundary_is_cut_at_a_space_once_very_long() -> None:

@@ -48,7 +48,8 @@ def test_spoken_interruption_end_to_end(
 ) -> None:
     first = speech.say("Tell me a long story about a dragon.")
     second = speech.say("Stop. What is the capital of France?")
-    audio = np.concatenate([silence(0.5), first, silence(1.6), second, silence(1.2)])
+    # 3 s: past the continuation window (speech within 1.8 s of the end of turn continues it)
+    audio = np.concatenate([silence(0.5), first, silence(3.0), second, silence(1.2)])
     path = write_wav(tmp_path / "two.wav", audio)
     story = [f"Once upon a time {i}. " for i in range(3)]
     server.add(
@@ -65,7 +66,7 @@ def test_spoken_interruption_end_to_end(
     transcripts = of(events, "transcript")
     assert len(transcripts) == 2, types
     assert "dragon" in transcripts[0]["text"].lower()
-    assert "france" in transcripts[1]["text"].lower()
+    assert "capital" in transcripts[1]["text"].lower()  # tiny.en hears "France" as "friends" here
     t1, t2 = transcripts[0]["turn_id"], transcripts[1]["turn_id"]
     i_echo = position(events, "transcript", turn_id=t2)
     i_cut = position(events, "turn_interrupted", turn_id=t1, by=t2)
@@ -79,7 +80,7 @@ def test_spoken_interruption_end_to_end(
     assert "dragon" in sent[-3]["content"].lower()
     assert sent[-2]["role"] == "assistant" and sent[-2]["content"].startswith("Once upon a time 0.")
     assert "interrupted" in sent[-2]["content"]
-    assert "france" in sent[-1]["content"].lower()
+    assert "capital" in sent[-1]["content"].lower()
 
 
 def test_noise_burst_during_reply_does_not_interrupt(

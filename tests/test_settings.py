@@ -199,12 +199,15 @@ def test_adaptive_end_of_speech_settings_and_the_fixed_hangover_flag() -> None:
     assert (audio.adaptive_hangover, audio.hangover_min_ms, audio.hangover_max_ms) == (
         True,
         350,
-        1200,
+        1500,  # out of range: the default
     )
     assert any("hangover_max_ms" in m for m in loaded.messages)
     fixed = resolve(loaded.settings, {}, {"adaptive_hangover": False})
     assert fixed.settings.audio.adaptive_hangover is False
     assert "audio.adaptive_hangover" in fixed.overridden
+    with_model = resolve(loaded.settings, {}, {"turn_model": True})
+    assert with_model.settings.audio.turn_model is True
+    assert loaded.settings.audio.turn_model is False  # opt-in
 
 
 def test_a_utf8_byte_order_mark_is_read_fine() -> None:

@@ -236,8 +236,12 @@ def test_probe_runs_as_a_task_on_the_qasync_loop(qtbot: QtBot, models_api: Model
 def test_adaptive_end_of_speech_can_be_turned_off(qtbot: QtBot) -> None:
     dialog, saved = make(qtbot)
     a = dialog.audio
-    assert (a.hangover_min.value(), a.hangover_max.value()) == (400, 1200)
+    assert (a.hangover_min.value(), a.hangover_max.value()) == (200, 1500)
+    assert not a.turn_model.isChecked() and a.turn_model.isEnabled()  # opt-in
+    a.turn_model.setChecked(True)
     a.adaptive_hangover.setChecked(False)
     assert not a.hangover_min.isEnabled() and not a.hangover_max.isEnabled()
+    assert not a.turn_model.isEnabled()
     dialog.buttons.accepted.emit()
     assert saved[0].audio.adaptive_hangover is False
+    assert saved[0].audio.turn_model is True

@@ -13,6 +13,18 @@ DESIGN.md's rules, in the order ``handle`` applies them to a finished utterance:
 5. **Anything else** → echoed, then the running turn is interrupted and the
    new instruction runs (with barge-in off: queued, run in order).
 
+Before rule 2, a **continuation**: an utterance that started right after the
+end of the previous one (``VoiceInput.continues``, ``app.agent.live_transcription``)
+and whose audio holds both parts. If the turn born of the first part is the
+latest one and its reply was not yet meaningfully heard
+(``CONTINUATION_HEARD_CHARS``; with speech off, nothing is heard), it is the
+same turn: the whole transcript is echoed under the first part's utterance id
+(one 🎙 message that grows), that turn is retracted — cancelled, and its user
+message and reply taken out of the history (``turn_interrupted`` with ``by:
+"continuation"``) — and the whole utterance runs as one new turn. A
+continuation that adds no words to the first part (a cough after it) is a
+false interruption ("no new words"): the reply resumes.
+
 "May the paused reply resume?" is one predicate, ``may_resume``: only when no
 more of the user's speech is on its way (not speaking, nothing queued, nothing
 being transcribed). Steps 3–4 apply only with barge-in on and a turn running;
@@ -22,6 +34,7 @@ otherwise such words are an ordinary message.
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -39,6 +52,10 @@ from providers.cancel import Cancelled, CancelToken
 log = logging.getLogger(__name__)
 
 ECHO = "echo of the assistant's own voice"
+NO_NEW_WORDS = "no new words"
+# A reply heard up to this many characters (~1 s of speech) may still be merged away.
+CONTINUATION_HEARD_CHARS = 15
+_WORD = re.compile(r"[\w']+")
 
 
 class Verdict(StrEnum):
@@ -117,7 +134,18 @@ class BargeIn:
         if text is None:
             return  # transcription cancelled (Stop, quitting): nothing to decide
         running = self._scheduler.running
+        continued = self._continued(item)
+        if continued is not None and text and _adds_words(continued.text, text):
+            turn = self._scheduler.new_turn(text, "voice")  # echo, then retract and run
+            self._stamp(turn, item)
+            self._emit(ev.Transcript(text=text, turn_id=turn.id, utterance_id=item.utterance_id))
+            self._scheduler.retract(continued)
+            self._scheduler.dispatch(turn, barge_in=True)
+            await self._scheduler.await_end(continued)
+            return
         decision = self.decide(text, running)
+        if continued is not None and decision.verdict is not Verdict.RESUME:
+            decision = Decision(Verdict.RESUME, NO_NEW_WORDS)
         if decision.verdict is Verdict.RESUME:  # 2, 3
             self._emit(ev.PartialTranscript(utterance_id=item.utterance_id, text=""))
             if running is not None:
@@ -131,8 +159,7 @@ class BargeIn:
             self._scheduler.stop()
             return
         turn = self._scheduler.new_turn(text, "voice")  # 5: echo, then interrupt or queue
-        turn.speech_end_at = item.ended_at
-        turn.transcript_at = time.monotonic()
+        self._stamp(turn, item)
         self._emit(ev.Transcript(text=text, turn_id=turn.id, utterance_id=item.utterance_id))
         replaced = self._scheduler.dispatch(turn, barge_in=self.enabled)
         await self._scheduler.await_end(replaced)
@@ -150,6 +177,27 @@ class BargeIn:
             if kind is Kind.STOP:
                 return Decision(Verdict.STOP)
         return Decision(Verdict.RUN)
+
+    def _continued(self, item: VoiceInput) -> Turn | None:
+        """The turn ``item`` goes on from, if it may still become that same turn."""
+        turn = self._scheduler.latest
+        if item.continues is None or not self.enabled or turn is None:
+            return None
+        if turn.utterance_id != item.continues:
+            return None
+        heard = 0
+        if self._speech.enabled:
+            if turn is self._scheduler.running:
+                heard = min(len(self._speech.heard_text), len(turn.shown))
+            else:
+                heard = len(turn.shown)  # it finished, and so did its speech
+        return turn if heard < CONTINUATION_HEARD_CHARS else None
+
+    @staticmethod
+    def _stamp(turn: Turn, item: VoiceInput) -> None:
+        turn.speech_end_at = item.ended_at
+        turn.transcript_at = time.monotonic()
+        turn.utterance_id = item.utterance_id
 
     def cancel_transcription(self) -> None:
         """Stop: the utterance being transcribed is dropped."""
@@ -179,3 +227,14 @@ class BargeIn:
             # turn → thinking); an "idle" in between would flicker.
             self._transcribing -= 1
             self._token = None
+
+
+def _adds_words(before: str, after: str) -> bool:
+    """True when ``after`` (both parts) has words ``before`` (the first part) lacks."""
+    earlier = _WORD.findall(before.lower())
+    for word in _WORD.findall(after.lower()):
+        if word in earlier:
+            earlier.remove(word)
+        else:
+            return True
+    return False

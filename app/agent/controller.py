@@ -188,15 +188,19 @@ class AgentController:
         end_s: float = 0.0,
         utterance_id: int | None = None,
         prepared: PreparedTranscriptPort | None = None,
+        continues: int | None = None,
     ) -> None:
         """A finished utterance (VAD end of speech, or push-to-talk released).
 
-        ``prepared``: its transcription, already started (``audio.speculative``)."""
+        ``prepared``: its transcription, already started (``audio.speculative``);
+        ``continues``: the utterance it goes on from (``audio`` holds both parts)."""
         self._barge_in.ended()
         self._emit(ev.SpeechEnded(start_s=start_s, end_s=end_s))
         if utterance_id is None:
             utterance_id = self.next_utterance_id()
-        self._put(VoiceInput(audio, time.monotonic(), start_s, end_s, utterance_id, prepared))
+        self._put(
+            VoiceInput(audio, time.monotonic(), start_s, end_s, utterance_id, prepared, continues)
+        )
 
     def submit_text(self, text: str) -> None:
         """A typed instruction: the same path as a voice one, minus transcription."""

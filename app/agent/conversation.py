@@ -8,6 +8,9 @@ require: a turn's user message is recorded when the turn starts (so a turn
 interrupted before it ever ran still has it), and a user message that follows
 another one with no reply between them (a turn that ended without any) gets a
 marked empty reply first, :data:`NO_REPLY`.
+
+A turn the user went on speaking into (a continuation) is retracted: it leaves the
+history as if it never ran.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ class MessageMeta:
 
 
 Listener = Callable[[Message, MessageMeta], None]
+RetractListener = Callable[[int], None]  # how many of the newest messages were removed
 
 
 def interrupted_text(kept: str) -> str:
@@ -43,6 +47,7 @@ class Conversation:
     def __init__(self, messages: Iterable[Message] = ()) -> None:
         self._messages: list[Message] = list(messages)
         self._listeners: list[Listener] = []
+        self._retract_listeners: list[RetractListener] = []
 
     @property
     def messages(self) -> list[Message]:
@@ -50,6 +55,21 @@ class Conversation:
 
     def add_listener(self, listener: Listener) -> None:
         self._listeners.append(listener)
+
+    def add_retract_listener(self, listener: RetractListener) -> None:
+        self._retract_listeners.append(listener)
+
+    def __len__(self) -> int:
+        return len(self._messages)
+
+    def retract(self, start: int) -> None:
+        """Remove every message from index ``start`` on (a turn that is being merged)."""
+        removed = len(self._messages) - start
+        if removed <= 0:
+            return
+        del self._messages[start:]
+        for listener in self._retract_listeners:
+            listener(removed)
 
     def replace(self, messages: Iterable[Message]) -> None:
         """Switch to another conversation (e.g. one reopened from history)."""

@@ -2,7 +2,9 @@
 
 Each block updates the level meter, the push-to-talk recorder's pre-roll
 and, in hands-free mode, the voice activity segmenter whose onset/end events
-become the controller's ``speech_started`` / ``utterance`` calls. Plain
+become the controller's ``speech_started`` / ``utterance`` calls. While the
+push-to-talk key is held, ``audio.held_speech`` transcribes at every pause,
+so key-up hands the controller a transcript that is usually ready. Plain
 asyncio: the window and headless mode both run it.
 """
 
@@ -18,6 +20,7 @@ import numpy.typing as npt
 from app.agent import events as ev
 from app.agent.controller import AgentController
 from app.agent.live_transcription import LiveTranscription
+from audio.held_speech import HeldSpeech
 from audio.level import LevelMeter
 from audio.push_to_talk import PushToTalkRecorder
 from audio.segmenter import SpeechDiscarded, SpeechEnded, SpeechSegmenter, SpeechStarted
@@ -36,6 +39,7 @@ class InputPump:
         hands_free: bool = True,
         preroll_s: float = 0.3,
         live: LiveTranscription | None = None,
+        held: HeldSpeech | None = None,
     ) -> None:
         self.controller = controller
         self.segmenter = segmenter
@@ -46,6 +50,8 @@ class InputPump:
         self._last_level = 0.0
         # Speculative transcription and partials while speaking (hands-free); None: off.
         self.live = live
+        # Push-to-talk transcribed while the key is held; None: only at key-up.
+        self.held = held
 
     def set_hands_free(self, on: bool) -> None:
         if on != self.hands_free:
@@ -58,13 +64,25 @@ class InputPump:
         self._ptt.press()
         self._reset_segmenter()
         self.controller.speech_started()
+        preroll = self._ptt.audio()
+        if self.held is not None and preroll is not None:
+            self.held.press(self.controller.next_utterance_id(), preroll)
 
     def push_to_talk_release(self) -> None:
         if not self._ptt.recording:
             return
         audio = self._ptt.release()
+        held = self.held
+        utterance_id = held.utterance_id if held is not None else None
         if audio is None or len(audio) < MIN_PTT_AUDIO_S * 16000:
+            if held is not None:
+                held.cancel()
+            if utterance_id is not None:
+                self._emit(ev.PartialTranscript(utterance_id=utterance_id, text=""))
             self.controller.speech_discarded()
+        elif held is not None and utterance_id is not None:
+            prepared = held.release(audio)
+            self.controller.utterance(audio, utterance_id=utterance_id, prepared=prepared)
         else:
             self.controller.utterance(audio)
 
@@ -81,6 +99,8 @@ class InputPump:
                 )
             )
         self._ptt.feed(block)
+        if self.held is not None and self._ptt.recording:
+            self.held.feed(block)
         if self.hands_free and not self._ptt.recording:
             for event in self.segmenter.feed(block):
                 self._dispatch(event)

@@ -23,6 +23,9 @@ class VoiceInput:
     end_s: float
     utterance_id: int
     prepared: PreparedTranscriptPort | None = None  # transcription already started
+    # The utterance this one goes on from (spoken right after its end of turn): ``audio``
+    # holds both parts, and its turn becomes this one's if the reply was not yet heard.
+    continues: int | None = None
 
 
 @dataclass(frozen=True)

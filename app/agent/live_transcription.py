@@ -5,7 +5,9 @@ end hands over the utterance), and in between this module keeps Whisper busy:
 a speculative pass at every pause, partial previews while speech goes on
 (``PartialTranscript`` events), and the adaptive end of turn — once the
 pause's words are known, the hangover of that pause is shortened (finished
-sentence) or lengthened (mid-phrase) within the settings' bounds. The final
+sentence) or lengthened (mid-phrase) within the settings' bounds. An audio
+end-of-turn model, when given, scores the same pause beside Whisper's pass;
+the decision waits for both (``audio.end_of_turn.hangover_for``). The final
 transcript reaches the controller as a ``PreparedTranscript``; the controller
 still transcribes first, echoes, then interrupts (DESIGN.md).
 
@@ -14,16 +16,30 @@ controller. A speculative pass's result only changes the pending pause's
 hangover; the segmenter ends the utterance on the next block it is fed (32 ms
 at most), so an utterance ends from one entry point. The utterance being
 spoken is the speculative transcriber's (``current_utterance``), nobody else's.
+
+A pause is not always the end: speech that starts within
+``CONTINUATION_WINDOW_S`` of an utterance's end *continues* it. It keeps the
+first part's utterance id (the window's 🎙 message grows), every pass covers
+both parts as one audio (Whisper has the context), and the controller is told
+which utterance it continues; whether it becomes the same turn is the barge-in
+policy's call (``app.agent.barge_in``: only while the reply was not heard).
 """
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+import numpy.typing as npt
 
 from app.agent import events as ev
 from app.agent.controller import AgentController
+from audio.capture import SAMPLE_RATE_HZ
 from audio.end_of_turn import HangoverPolicy, hangover_for
 from audio.segmenter import (
     SegmentEvent,
@@ -39,6 +55,32 @@ from audio.speculative import DecodeWorker, SpeculativeTranscriber
 
 log = logging.getLogger(__name__)
 
+# Speech starting this soon after an utterance ended goes on from it (same turn, if the
+# reply to the first part was not heard yet).
+CONTINUATION_WINDOW_S = 1.8
+# Silence kept after the first part when both are joined: tiny.en drops the first part
+# of "Set a timer for" + 0.8 s + "ten minutes" but not with 0.5 s (the second part
+# brings its own 0.3 s pre-roll).
+JOIN_TAIL_S = 0.1
+
+
+class TurnModel(Protocol):
+    """``audio.turn_model.SmartTurnModel``: P(the speaker is done) for audio up to a pause."""
+
+    def submit(self, audio: npt.NDArray[np.float32]) -> concurrent.futures.Future[float]: ...
+
+    def close(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class PauseDecision:
+    """How one pause was judged: its words, the audio model's P(done) and the hangover."""
+
+    end_s: float
+    text: str
+    complete_prob: float | None
+    hangover_s: float
+
 
 @dataclass
 class LiveOptions:
@@ -46,8 +88,10 @@ class LiveOptions:
 
     speculate: bool = True
     adaptive: bool = True
-    hangover_min_s: float = 0.4
-    hangover_max_s: float = 1.2
+    hangover_min_s: float = 0.2
+    hangover_max_s: float = 1.5
+    turn_model: bool = True  # ask the audio end-of-turn model too, when there is one
+    continuation: bool = True  # speech right after an end of turn goes on from it
 
 
 class LiveTranscription:
@@ -59,8 +103,17 @@ class LiveTranscription:
         *,
         emit: Callable[[ev.Event], None],
         options: LiveOptions | None = None,
+        turn_model: TurnModel | None = None,
     ) -> None:
         self.controller = controller
+        self.turn_model = turn_model
+        self._verdict: tuple[float, asyncio.Future[float]] | None = None  # (pause end_s, P)
+        self._previews = ("", "")  # the two latest partial transcripts, older first
+        self.on_decision: Callable[[PauseDecision], None] | None = None  # tests, benchmarks
+        # The last utterance: (id, audio, stream time it ended), and for the one being
+        # spoken, the earlier part it continues (id, audio) when it started in the window.
+        self._last: tuple[int, npt.NDArray[np.float32], float] | None = None
+        self._continues: tuple[int, npt.NDArray[np.float32]] | None = None
         self.segmenter = segmenter
         self.options = options or LiveOptions()
         self._emit = emit
@@ -89,42 +142,93 @@ class LiveTranscription:
         """One segmenter event, on the loop."""
         controller = self.controller
         if isinstance(event, SpeechStarted):
-            self.speculative.started(controller.next_utterance_id())
+            self._previews = ("", "")
+            last, self._continues = self._last, None
+            if self.options.continuation and last is not None:
+                if event.at_s - last[2] <= CONTINUATION_WINDOW_S:
+                    self._continues = (last[0], last[1])
+            if self._continues is not None:
+                self.speculative.started(self._continues[0])
+            else:
+                self.speculative.started(controller.next_utterance_id())
             controller.speech_started(event.at_s)
         elif isinstance(event, SpeechPaused):
+            event = SpeechPaused(self._joined(event.audio), event.start_s, event.end_s)
             self.speculative.paused(event)
+            self._score_pause(event)
+            if self.options.adaptive and self.options.speculate:
+                # Until the words are known, the pause is not a clear end: a busy machine
+                # must not end it at the base hangover before Whisper could say "capital of".
+                self.segmenter.set_pause_hangover(self.policy().max_s)
         elif isinstance(event, SpeechResumed):
             self.speculative.resumed()
         elif isinstance(event, SpeechProgress):
-            self.speculative.progress(event)
+            self.speculative.progress(
+                SpeechProgress(self._joined(event.audio), event.start_s, event.at_s)
+            )
         elif isinstance(event, SpeechEnded):
             utterance = self.speculative.current_utterance
+            continues, self._continues = self._continues, None
+            event = SpeechEnded(self._joined(event.audio, continues), event.start_s, event.end_s)
             prepared = self.speculative.ended(event)
+            if utterance is not None:
+                clock_s = self.segmenter.clock_s  # the audio runs up to now
+                silence = round(max(0.0, clock_s - event.end_s - JOIN_TAIL_S) * SAMPLE_RATE_HZ)
+                self._last = (utterance, event.audio[: len(event.audio) - silence], clock_s)
             controller.utterance(
                 event.audio,
                 start_s=event.start_s,
                 end_s=event.end_s,
                 utterance_id=utterance,
                 prepared=prepared,
+                continues=continues[0] if continues is not None else None,
             )
         elif isinstance(event, SpeechDiscarded):
+            self._continues = None  # a blip continues nothing (the earlier part stays last)
             self.speculative.discarded()
             controller.speech_discarded()
 
     def reset(self) -> None:
         """The segmenter was reset (push-to-talk, hands-free off): drop the open utterance."""
         utterance = self.speculative.current_utterance
-        if utterance is not None:
+        if utterance is not None and self._continues is None:
             self._emit(ev.PartialTranscript(utterance_id=utterance, text=""))
+        self._last = self._continues = None
         self.speculative.close()
 
     def close(self) -> None:
         self.speculative.close()
+        if self.turn_model is not None:
+            self.turn_model.close()
+
+    def _joined(
+        self,
+        audio: npt.NDArray[np.float32],
+        continues: tuple[int, npt.NDArray[np.float32]] | None = None,
+    ) -> npt.NDArray[np.float32]:
+        """``audio`` behind the earlier part it continues, if any: one utterance for Whisper."""
+        earlier = continues if continues is not None else self._continues
+        if earlier is None:
+            return audio
+        return np.concatenate([earlier[1], audio]).astype(np.float32, copy=False)
+
+    def _score_pause(self, event: SpeechPaused) -> None:
+        """Start the audio model on the pause, beside Whisper's pass over the same audio."""
+        self._verdict = None
+        if self.turn_model is None or not (self.options.adaptive and self.options.turn_model):
+            return
+        try:
+            future = asyncio.wrap_future(self.turn_model.submit(event.audio))
+        except RuntimeError:  # closed
+            return
+        future.add_done_callback(_retrieve)
+        self._verdict = (event.end_s, future)
 
     # -- from the speculative transcriber --------------------------------------------------
 
     def _partial(self, utterance_id: int, text: str) -> None:
         """A preview of the utterance being spoken (stale ones never reach here)."""
+        self._previews = (self._previews[1], text)
         self._emit(ev.PartialTranscript(utterance_id=utterance_id, text=text))
 
     def _speculated(self, utterance_id: int, end_s: float, text: str) -> None:
@@ -136,6 +240,27 @@ class LiveTranscription:
         seg = self.segmenter
         if not self.options.adaptive or not seg.pause_pending or seg.pause_end_s != end_s:
             return
-        hangover = hangover_for(text, self.policy())
-        log.debug("pause after %r: hangover %.2f s", text, hangover)
+        if utterance_id != self.speculative.current_utterance:
+            return
+        verdict = self._verdict
+        prob = None
+        if verdict is not None and verdict[0] == end_s:
+            if not verdict[1].done():  # the audio model is still listening: decide after it
+                verdict[1].add_done_callback(lambda _f: self._speculated(utterance_id, end_s, text))
+                return
+            if not verdict[1].cancelled() and verdict[1].exception() is None:
+                prob = verdict[1].result()
+        # The pause's own words were just published as a preview too: use the one before.
+        older, latest = self._previews
+        preview = older if latest == text else latest
+        hangover = hangover_for(text, self.policy(), complete_prob=prob, partial=preview)
+        log.debug("pause after %r (P(done) %s): hangover %.2f s", text, prob, hangover)
         seg.set_pause_hangover(hangover)
+        if self.on_decision is not None:
+            self.on_decision(PauseDecision(end_s, text, prob, hangover))
+
+
+def _retrieve(future: asyncio.Future[float]) -> None:
+    """A failed model is logged once per pause and otherwise ignored (words decide)."""
+    if not future.cancelled() and future.exception() is not None:
+        log.warning("end-of-turn model failed: %s", future.exception())

@@ -3,7 +3,10 @@
 One turn runs at a time, as its own asyncio task with its own ``CancelToken``
 (``Turn``). ``dispatch`` starts a new turn, cancelling the running one
 (barge-in) or, with barge-in off, queues it to run when the current one ends,
-in order. ``interrupt`` is design rules 2–4 in one place: the token is
+in order. ``retract`` ends a turn the user went on speaking into (a
+continuation): cancelled like an interrupt, but its user message and reply
+leave the history, since the next turn carries the whole utterance.
+``interrupt`` is design rules 2–4 in one place: the token is
 cancelled (the HTTP stream closes within a chunk, tools are told), speech
 stops, the reply stays in history cut where the user heard it and marked as
 interrupted, and the old task is cancelled; the caller awaits it with a
@@ -45,6 +48,7 @@ class TurnScheduler:
         self._changed = changed
         self.pause = ReplyPause(speech, lambda: runner.provider, lambda: self._running)
         self._running: Turn | None = None
+        self._latest: Turn | None = None  # the turn started last (running or not)
         self._queued: deque[Turn] = deque()  # barge-in off: turns waiting their go
         self._tasks: set[asyncio.Task[None]] = set()
         self._next_id = 1
@@ -53,6 +57,10 @@ class TurnScheduler:
     @property
     def running(self) -> Turn | None:
         return self._running
+
+    @property
+    def latest(self) -> Turn | None:
+        return self._latest
 
     def new_turn(self, text: str, source: str) -> Turn:
         turn = Turn(id=self._next_id, text=text, source=source)
@@ -98,6 +106,22 @@ class TurnScheduler:
         self.pause.release()
         self._emit(ev.TurnInterrupted(turn_id=turn.id, by=by, kept_text=kept))
 
+    def retract(self, turn: Turn) -> None:
+        """A continuation: cancel ``turn`` (if still running) and take it out of the history.
+
+        A cancelled turn adds nothing more to the conversation, so what it added so far
+        (its user message, a reply, tool results) is everything from ``history_start``."""
+        turn.token.cancel("continued by the user")
+        if self._running is turn:
+            self._speech.stop()
+            self._running = None
+        turn.unanswered.clear()
+        if turn.task is not None:
+            turn.task.cancel()
+        self.pause.release()
+        self._conversation.retract(turn.history_start)
+        self._emit(ev.TurnInterrupted(turn_id=turn.id, by="continuation", kept_text=""))
+
     async def await_end(self, turn: Turn | None) -> None:
         """Own an interrupted turn's task: it saw its token and should end within a chunk."""
         if turn is None or turn.task is None:
@@ -116,7 +140,8 @@ class TurnScheduler:
     # -- internals -------------------------------------------------------------------------
 
     def _start(self, turn: Turn) -> None:
-        self._running = turn
+        self._running = self._latest = turn
+        turn.history_start = len(self._conversation)
         self.pause.release()
         self._runner.begin(turn)  # the user message now: the turn may be interrupted at once
         self._emit(ev.TurnStarted(turn_id=turn.id, text=turn.text, source=turn.source))

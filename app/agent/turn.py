@@ -41,6 +41,8 @@ class Turn:
     unanswered: list[ToolCall] = field(default_factory=list)
     speech_end_at: float | None = None  # monotonic: end of the user's speech
     transcript_at: float | None = None
+    utterance_id: int | None = None  # the utterance a voice turn was spoken as
+    history_start: int = 0  # len(conversation) when the turn started
 
 
 @dataclass

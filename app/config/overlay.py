@@ -45,6 +45,7 @@ FLAG_FIELDS = {
     "barge_in": "audio.barge_in",
     "hangover_ms": "audio.hangover_ms",
     "adaptive_hangover": "audio.adaptive_hangover",
+    "turn_model": "audio.turn_model",
     "whisper_model": "audio.whisper_model",
     "speech_output": "audio.speech_output",
     "system_prompt": "agent.system_prompt",

@@ -31,6 +31,7 @@ def flag_overrides(args: argparse.Namespace) -> dict[str, Any]:
         "speech_output": False if flag("no_tts") else None,
         "barge_in": False if flag("no_barge_in") else None,
         "adaptive_hangover": False if flag("fixed_hangover") else None,
+        "turn_model": True if flag("turn_model") else None,
         "local_model": flag("local_model"),
         "chat_format": flag("chat_format"),
         "context_length": flag("context_length"),

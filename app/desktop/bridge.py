@@ -54,6 +54,7 @@ class ControllerBridge(QObject):
                 history.path, notify=self._from_writer.emit, written=self.history_written.emit
             )
             components.controller.conversation.add_listener(self._save_message)
+            components.controller.conversation.add_retract_listener(self._retract_messages)
 
     def _writer_says(self, text: str, ok: bool) -> None:
         if ok:
@@ -144,6 +145,11 @@ class ControllerBridge(QObject):
     @property
     def history_writer(self) -> HistoryWriter | None:
         return self._writer
+
+    def _retract_messages(self, count: int) -> None:
+        """A turn merged into the next (a continuation): its rows go, in order, off the GUI."""
+        if self._writer is not None and self._conversation is not None:
+            self._writer.retract(self._conversation, count)
 
     def _save_message(self, message: Any, meta: Any) -> None:
         """Queued for the writer thread: returns at once, whatever the database is doing."""

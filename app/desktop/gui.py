@@ -123,6 +123,8 @@ class DesktopSession:
         self.components.pump.segmenter.hangover_s = new.hangover_s
         if self.components.pump.live is not None:
             self.components.pump.live.configure(live_options(new))
+        if self.components.pump.held is not None:
+            self.components.pump.held.enabled = new.speculation
         self.components.speech.set_enabled(new.speech_output)
         if (new.input_device, new.whisper_model) != (old.input_device, old.whisper_model):
             if new.whisper_model != old.whisper_model:

@@ -22,18 +22,22 @@ from app.agent.live_transcription import LiveOptions, LiveTranscription
 from app.agent.phrases import Phrases
 from app.agent.tools import build_default_registry
 from app.config.logging_setup import register_secret
+from app.config.paths import resource_path
 from app.config.settings import Settings, tool_permissions
 from app.runtime.local_model_host import LocalModelHost
 from app.runtime.shutdown import SHUTDOWN_DEADLINE_S, close_all
 from app.version import user_agent
 from audio.capture import AudioSource
 from audio.file_source import FileSource
+from audio.held_speech import HeldSpeech
 from audio.microphone import MicrophoneSource
 from audio.playback import SpeechPlayer
 from audio.segmenter import SpeechSegmenter
 from audio.speech_output import SpeechOutput
 from audio.transcriber import WhisperTranscriber
 from audio.tts import EspeakTts, PiperTts, Tts
+from audio.turn_model import MODEL_FILE as SMART_TURN_FILE
+from audio.turn_model import SmartTurnModel
 from audio.vad import SileroVad
 from providers import Provider, ProviderConfig, create_provider, new_http_client
 
@@ -61,8 +65,9 @@ class RuntimeOptions:
     hangover_s: float = 0.5
     speculation: bool = True  # transcribe at pauses and show partials while the user speaks
     adaptive_hangover: bool = True
-    hangover_min_s: float = 0.4
-    hangover_max_s: float = 1.2
+    hangover_min_s: float = 0.2
+    hangover_max_s: float = 1.5
+    turn_model: bool = False  # Smart Turn, when its file is in assets/models/smart-turn/
     input_device: str | int | None = None
     output_device: str | int | None = None
     permissions: frozenset[str] = frozenset()
@@ -84,6 +89,7 @@ class RuntimeOptions:
             adaptive_hangover=audio.adaptive_hangover,
             hangover_min_s=audio.hangover_min_ms / 1000,
             hangover_max_s=audio.hangover_max_ms / 1000,
+            turn_model=audio.turn_model,
             input_device=_device(audio.input_device),
             output_device=_device(audio.output_device),
             permissions=tool_permissions(settings),
@@ -153,6 +159,7 @@ class Components:
         abandoned (logged) so that quitting always finishes."""
         steps: list[tuple[str, Callable[[], Any]]] = [
             ("live transcription", lambda: self.pump.live.close() if self.pump.live else None),
+            ("held speech", lambda: self.pump.held.close() if self.pump.held else None),
             ("controller", self.controller.close),
             ("local model", self.local_host.aclose),
             ("speech output", self.speech.close),
@@ -162,6 +169,16 @@ class Components:
         await close_all(steps, deadline_s)
 
 
+def load_turn_model() -> SmartTurnModel | None:
+    """The bundled Smart Turn model (loading in its worker), or None when it is not there
+    (scripts/setup.sh fetches it; without it the words alone judge a pause)."""
+    path = resource_path(f"models/smart-turn/{SMART_TURN_FILE}")
+    if not path.is_file():
+        log.info("no end-of-turn model at %s: pauses are judged by the words alone", path)
+        return None
+    return SmartTurnModel(path)
+
+
 def live_options(options: RuntimeOptions) -> LiveOptions:
     """What the live transcription needs from the run's options."""
     return LiveOptions(
@@ -169,6 +186,7 @@ def live_options(options: RuntimeOptions) -> LiveOptions:
         adaptive=options.adaptive_hangover,
         hangover_min_s=options.hangover_min_s,
         hangover_max_s=options.hangover_max_s,
+        turn_model=options.turn_model,
     )
 
 
@@ -212,14 +230,28 @@ def build_components(
     controller.settings.permissions = options.permissions
     holder.append(controller)
     segmenter = SpeechSegmenter(SileroVad(), hangover_s=options.hangover_s)
+    turn_model = load_turn_model()
+    if turn_model is not None and options.turn_model:
+        turn_model.start_loading()  # else on first use, if turned on in Settings
     live = LiveTranscription(
         controller,
         segmenter,
         transcriber,
         emit=emit,
         options=live_options(options),
+        turn_model=turn_model,
     )
-    pump = InputPump(controller, segmenter, emit=emit, hands_free=options.hands_free, live=live)
+    held = HeldSpeech(
+        transcriber,
+        SileroVad(),
+        on_partial=lambda utterance_id, text: emit(
+            ev.PartialTranscript(utterance_id=utterance_id, text=text)
+        ),
+    )
+    held.enabled = options.speculation
+    pump = InputPump(
+        controller, segmenter, emit=emit, hands_free=options.hands_free, live=live, held=held
+    )
     return Components(
         controller=controller,
         pump=pump,

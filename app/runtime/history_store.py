@@ -237,6 +237,15 @@ class HistoryStore:
         assert cur.lastrowid is not None
         return cur.lastrowid
 
+    def remove_last(self, conversation_id: int, count: int) -> None:
+        """Delete the ``count`` newest messages (a turn merged into the one after it)."""
+        with self._tx():
+            self._db.execute(
+                "DELETE FROM messages WHERE id IN (SELECT id FROM messages WHERE"
+                " conversation_id = ? ORDER BY id DESC LIMIT ?)",
+                (conversation_id, count),
+            )
+
     def rename(self, conversation_id: int, title: str) -> None:
         with self._tx():
             self._db.execute(

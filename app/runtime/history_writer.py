@@ -43,8 +43,9 @@ class ConversationRef:
 @dataclass(frozen=True)
 class _Row:
     conversation: ConversationRef
-    message: Message
+    message: Message | None  # None: remove the ``retract`` newest messages instead
     meta: Any
+    retract: int = 0
 
 
 def problem_sentence(exc: BaseException, path: Path) -> str:
@@ -104,6 +105,13 @@ class HistoryWriter:
             self._queue.append(_Row(conversation, message, meta))
             self._wake.notify()
 
+    def retract(self, conversation: ConversationRef, count: int) -> None:
+        """Queue the removal of the ``count`` newest messages (a turn merged into the next
+        one); it runs after the rows queued before it, so it removes exactly those."""
+        with self._wake:
+            self._queue.append(_Row(conversation, None, None, retract=count))
+            self._wake.notify()
+
     def close(self, timeout_s: float = 2.0) -> int:
         """Write what is left (one more try now), stop the thread; returns rows lost."""
         with self._wake:
@@ -161,7 +169,10 @@ class HistoryWriter:
             if row.conversation.id is None:
                 row.conversation.id = store.create_conversation()
             try:
-                store.add_message(row.conversation.id, row.message, row.meta)
+                if row.message is None:
+                    store.remove_last(row.conversation.id, row.retract)
+                else:
+                    store.add_message(row.conversation.id, row.message, row.meta)
             except sqlite3.IntegrityError as exc:  # its conversation was deleted meanwhile
                 log.info("history row for a deleted conversation dropped (%s)", exc)
             with self._wake:

@@ -157,7 +157,7 @@ def main() -> None:
             names = list(MODES)
             for run in range(args.runs):
                 song = compose(
-                    0.5, first, 1.6, lib.say(INTERRUPTIONS[run % len(INTERRUPTIONS)]), 1.5
+                    0.5, first, 3.0, lib.say(INTERRUPTIONS[run % len(INTERRUPTIONS)]), 1.5
                 )
                 barge = write_wav(tmp / f"barge{run}.wav", song.audio)
                 start_s, end_s = song.segments[1]

@@ -81,7 +81,7 @@ def main() -> None:
         question = lib.say(QUESTION)
         for run in range(args.runs):
             song = compose(
-                0.5, question, 1.6, lib.say(INTERRUPTIONS[run % len(INTERRUPTIONS)]), 1.5
+                0.5, question, 3.0, lib.say(INTERRUPTIONS[run % len(INTERRUPTIONS)]), 1.5
             )
             path = write_wav(tmp / f"barge{run}.wav", song.audio)
             for threads in args.threads:

@@ -93,6 +93,7 @@ class Change(Enum):
     DELTA = "delta"  # reply text grew: coalesce
     UPDATE = "update"  # render now
     LATENCY = "latency"  # only the latency line changed
+    REBUILD = "rebuild"  # an entry was removed: render everything again
 
 
 class ConversationModel:
@@ -101,14 +102,22 @@ class ConversationModel:
         self._replies: dict[int, ReplyEntry] = {}
         self._echoed: set[int] = set()
         self._partials: dict[int, UserEntry] = {}  # by utterance id
+        # The last echoed utterance: a continuation grows this very 🎙 message. (id, entry,
+        # its echoed text while a continuation's preview is shown in it)
+        self._last_final: tuple[int, UserEntry, str] | None = None
 
     def clear(self) -> None:
         self.entries.clear()
         self._replies.clear()
         self._echoed.clear()
         self._partials.clear()
+        self._last_final = None
 
     def partial(self, utterance_id: int) -> UserEntry | None:
+        """The entry a preview of this utterance shows in (a continuation: its 🎙 message)."""
+        last = self._last_final
+        if last is not None and last[0] == utterance_id:
+            return last[1]
         return self._partials.get(utterance_id)
 
     def reply(self, turn_id: int) -> ReplyEntry | None:
@@ -120,11 +129,14 @@ class ConversationModel:
         if isinstance(event, ev.Transcript):
             self._echoed.add(event.turn_id)
             final = UserEntry(event.text, voice=True, turn_id=event.turn_id)
-            partial = self._partials.pop(event.utterance_id, None)
+            partial = self._partials.pop(event.utterance_id, None) or self.partial(
+                event.utterance_id
+            )
             if partial is not None and partial in self.entries:
                 self.entries[self.entries.index(partial)] = final  # the final takes its place
             else:
                 self.entries.append(final)
+            self._last_final = (event.utterance_id, final, final.text)
             return Change.UPDATE
         if isinstance(event, ev.TurnStarted):
             if event.turn_id not in self._echoed:
@@ -155,6 +167,11 @@ class ConversationModel:
                 reply.add_text(event.text)  # a reply that arrived without deltas
             reply.status = "done"
             return Change.UPDATE
+        if isinstance(event, ev.TurnInterrupted) and event.by == "continuation":
+            merged = self._replies.pop(event.turn_id, None)  # the next turn says it all
+            if merged is not None and merged in self.entries:
+                self.entries.remove(merged)
+            return Change.REBUILD
         if isinstance(event, ev.TurnInterrupted):
             reply = self._reply(event.turn_id)
             reply.status = "interrupted"
@@ -179,6 +196,11 @@ class ConversationModel:
         return None
 
     def _partial(self, event: ev.PartialTranscript) -> Change | None:
+        last = self._last_final
+        if last is not None and last[0] == event.utterance_id:  # a continuation's preview
+            utterance_id, entry, echoed = last
+            entry.text, entry.partial = (event.text, True) if event.text else (echoed, False)
+            return Change.UPDATE
         entry = self._partials.get(event.utterance_id)
         if not event.text:  # withdrawn: the utterance had no words
             if entry is None:

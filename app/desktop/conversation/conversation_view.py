@@ -91,6 +91,9 @@ class ConversationView(QTextBrowser):
             return
         if change is Change.LATENCY and not self._show_latency:
             return
+        if change is Change.REBUILD:
+            self.rebuild()
+            return
         if change is Change.DELTA:
             if not self._timer.isActive():
                 self._timer.start()

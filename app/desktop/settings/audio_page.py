@@ -43,6 +43,8 @@ class AudioPage(QWidget):
         self.hangover_max = self._ms_box("audio.hangover_max_ms")
         self.adaptive_hangover.toggled.connect(self.hangover_min.setEnabled)
         self.adaptive_hangover.toggled.connect(self.hangover_max.setEnabled)
+        self.turn_model = QCheckBox("&Listen to how I said it, too (end-of-turn audio model)", self)
+        self.adaptive_hangover.toggled.connect(self.turn_model.setEnabled)
         self.whisper_model = QComboBox(self)
         self.whisper_model.setEditable(True)
         self.whisper_model.addItem("bundled")
@@ -69,6 +71,7 @@ class AudioPage(QWidget):
         form.addRow(
             "Lon&gest pause:", named(self.hangover_max, "Longest silence that ends an utterance")
         )
+        form.addRow("", named(self.turn_model, "End-of-turn audio model"))
         form.addRow("&Whisper model:", named(self.whisper_model, "Whisper model"))
         form.addRow(
             "", hint("“bundled” works offline; a folder path or model name also works.", self)
@@ -117,6 +120,8 @@ class AudioPage(QWidget):
         self.hangover_max.setValue(s.audio.hangover_max_ms)
         self.hangover_min.setEnabled(s.audio.adaptive_hangover)
         self.hangover_max.setEnabled(s.audio.adaptive_hangover)
+        self.turn_model.setChecked(s.audio.turn_model)
+        self.turn_model.setEnabled(s.audio.adaptive_hangover)
         self.whisper_model.setEditText(s.audio.whisper_model)
         self.speech_output.setChecked(s.audio.speech_output)
         self.voice.setCurrentIndex(max(0, self.voice.findData(s.audio.voice)))
@@ -128,6 +133,7 @@ class AudioPage(QWidget):
         s.audio.barge_in = self.barge_in.isChecked()
         s.audio.hangover_ms = self.hangover.value()
         s.audio.adaptive_hangover = self.adaptive_hangover.isChecked()
+        s.audio.turn_model = self.turn_model.isChecked()
         low, high = sorted((self.hangover_min.value(), self.hangover_max.value()))
         s.audio.hangover_min_ms, s.audio.hangover_max_ms = low, high
         s.audio.whisper_model = self.whisper_model.currentText().strip() or "bundled"
