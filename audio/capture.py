@@ -124,6 +124,13 @@ class Resampler:
         self._offsets = offsets
         self.reset()
 
+    @property
+    def output_delay_s(self) -> float:
+        """How much earlier than the last input sample the next output sample lies: the
+        next output is at input position ``next_out · down / up`` (time-aligned)."""
+        end = self._buf_start + len(self._buf)
+        return (end - self._next_out * self._down / self._up) / self.src_rate_hz
+
     def reset(self) -> None:
         # The buffer starts with ``half`` zeros standing in for the samples before time 0.
         self._buf = np.zeros(self.half_width, dtype=np.float32)

@@ -8,6 +8,12 @@ it cannot be opened (missing, busy), it disappears mid-utterance (the stream
 finishes on its own or stops delivering), or it delivers only exact zeros (a
 muted input). Each failure is a ``CaptureError`` with a sentence to show; a
 new ``async with`` opens the device again.
+
+With an ``EchoCanceller`` the 16 kHz signal is echo-cancelled in the same
+callback, before blocks are cut: the VAD, Whisper and the level meter all see
+the cleaned signal. Each callback's samples are stamped with PortAudio's
+``inputBufferAdcTime`` (when they were captured), which is what lines them up
+with what the speakers were playing.
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ import numpy as np
 
 from .capture import BLOCK_SAMPLES, SAMPLE_RATE_HZ, Block, BlockChunker, Resampler
 from .devices import InputDevice, find_input_device, import_sounddevice
+from .echo_canceller import EchoCanceller, stream_clock_s
 from .errors import AudioErrorKind, CaptureError
 
 log = logging.getLogger(__name__)
@@ -59,9 +66,12 @@ class _CallbackPipe:
         *,
         rate_hz: int,
         block_samples: int,
+        echo_canceller: EchoCanceller | None = None,
     ) -> None:
         self._loop = loop
         self._deliver = deliver
+        self._rate_hz = rate_hz
+        self._echo = echo_canceller
         self._resampler = Resampler(rate_hz) if rate_hz != SAMPLE_RATE_HZ else None
         self._chunker = BlockChunker(block_samples)
         self.active = True
@@ -76,8 +86,22 @@ class _CallbackPipe:
             mono = np.array(indata[:, 0], dtype=np.float32)  # PortAudio reuses indata
         else:
             mono = indata.mean(axis=1, dtype=np.float32)
+        captured_s = 0.0
+        if self._echo is not None:
+            captured_s = stream_clock_s(
+                float(getattr(time_info, "inputBufferAdcTime", 0.0)),
+                float(getattr(time_info, "currentTime", 0.0)),
+            )
         if self._resampler is not None:
             mono = self._resampler.process(mono)
+            # The first new output sample lies this far before the end of this input.
+            captured_s += (
+                frames / self._rate_hz
+                - self._resampler.output_delay_s
+                - (len(mono) / SAMPLE_RATE_HZ)
+            )
+        if self._echo is not None:
+            mono = self._echo.process(mono, captured_s)
         blocks: list[_Item] = list(self._chunker.push(mono))
         if blocks:
             self._post(blocks)
@@ -113,8 +137,10 @@ class MicrophoneSource:
         silence_timeout_s: float | None = 5.0,
         stall_timeout_s: float = 2.0,
         start_timeout_s: float = 5.0,
+        echo_canceller: EchoCanceller | None = None,
     ) -> None:
         self.device = device
+        self.echo_canceller = echo_canceller
         self._sd_module = sounddevice_module
         self.block_samples = block_samples
         self.silence_timeout_s = silence_timeout_s
@@ -151,7 +177,11 @@ class MicrophoneSource:
                 queue.put_nowait(item)
 
         pipe = _CallbackPipe(
-            asyncio.get_running_loop(), deliver, rate_hz=rate_hz, block_samples=self.block_samples
+            asyncio.get_running_loop(),
+            deliver,
+            rate_hz=rate_hz,
+            block_samples=self.block_samples,
+            echo_canceller=self.echo_canceller,
         )
         stream = None
         try:

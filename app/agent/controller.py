@@ -123,7 +123,8 @@ class AgentController:
         turn = self._turn
         if turn is not None and self.barge_in:
             # Also before the reply's first audio: it must not start over the user.
-            self.speech.pause()
+            # Ducked, not paused: an onset that is only residual echo is not an audible stop.
+            self.speech.duck()
             self._pause(turn)
         self._update_state()
 
@@ -246,7 +247,9 @@ class AgentController:
         reason = None
         if not text:
             reason = "no words"
-        elif self.speech.enabled and is_self_echo(text, self.speech.recent_spoken_text()):
+        elif self.speech.enabled and is_self_echo(
+            text, self.speech.recent_spoken_text(), while_speaking=self.speech.speaking
+        ):
             reason = "echo of the assistant's own voice"
         if reason is not None:
             self._emit(ev.PartialTranscript(utterance_id=item.utterance_id, text=""))

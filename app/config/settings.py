@@ -111,6 +111,8 @@ class AudioSettings:
     whisper_model: str = "bundled"  # "bundled", a local model directory, or a model name
     speech_output: bool = True
     voice: str = "piper-joe"  # "piper-joe" | "system"
+    # Remove the speakers' sound from the microphone (off for a headset: nothing to remove).
+    echo_cancellation: bool = True
 
 
 @dataclass
@@ -315,6 +317,7 @@ FLAG_FIELDS = {
     "adaptive_hangover": "audio.adaptive_hangover",
     "whisper_model": "audio.whisper_model",
     "speech_output": "audio.speech_output",
+    "echo_cancellation": "audio.echo_cancellation",
     "system_prompt": "agent.system_prompt",
     "local_model": "local.model_path",
     "chat_format": "local.chat_format",

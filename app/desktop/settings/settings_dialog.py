@@ -107,6 +107,7 @@ class SettingsDialog(QDialog):
         a.hangover_max.setEnabled(s.audio.adaptive_hangover)
         a.whisper_model.setEditText(s.audio.whisper_model)
         a.speech_output.setChecked(s.audio.speech_output)
+        a.echo_cancellation.setChecked(s.audio.echo_cancellation)
         a.voice.setCurrentIndex(max(0, a.voice.findData(s.audio.voice)))
         g = self.general
         g.theme.setCurrentIndex(max(0, g.theme.findData(s.ui.theme)))
@@ -145,6 +146,7 @@ class SettingsDialog(QDialog):
         s.audio.hangover_min_ms, s.audio.hangover_max_ms = low, high
         s.audio.whisper_model = a.whisper_model.currentText().strip() or "bundled"
         s.audio.speech_output = a.speech_output.isChecked()
+        s.audio.echo_cancellation = a.echo_cancellation.isChecked()
         s.audio.voice = str(a.voice.currentData())
         g = self.general
         s.ui.theme = str(g.theme.currentData())

@@ -162,6 +162,9 @@ class AudioPage(QWidget):
         for name in ("tiny.en", "base.en", "small.en", "distil-small.en"):
             self.whisper_model.addItem(name)
         self.speech_output = QCheckBox("&Speak replies aloud", self)
+        self.echo_cancellation = QCheckBox(
+            "Cancel the speakers' &echo (turn off with a headset)", self
+        )
         self.voice = QComboBox(self)
         self.voice.addItem("Joe (Piper, bundled)", "piper-joe")
         self.voice.addItem("System voice", "system")
@@ -189,6 +192,7 @@ class AudioPage(QWidget):
             "", _hint("“bundled” works offline; a folder path or model name also works.", self)
         )
         form.addRow("", _named(self.speech_output, "Speak replies"))
+        form.addRow("", _named(self.echo_cancellation, "Echo cancellation"))
         form.addRow("&Voice:", _named(self.voice, "Voice"))
         layout = QVBoxLayout(self)
         layout.addLayout(form)
