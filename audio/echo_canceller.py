@@ -47,9 +47,10 @@ FRAME_SAMPLES = RATE_HZ // 100  # AEC3 takes exactly 10 ms
 LEAD_S = 0.010  # the reference read is this much older than the microphone frame
 HISTORY_S = 4.0  # how much reference is kept
 REANCHOR_S = 0.020  # a microphone stamp this far from the running timeline restarts it
-SHIFT_S = 0.004  # a player stamp this far from the running timeline moves it
+SHIFT_S = 0.003  # player stamps this far from the timeline on average move it
+UNDERRUN_S = 0.015  # one player stamp this far off moves it at once (a gap in the sound)
 RESTART_S = 0.200  # ... this far: a new output stream, the timeline starts over
-DRIFT_GAIN = 0.01  # how much of a stamp's deviation the microphone timeline follows
+DRIFT_GAIN = 0.02  # how much of a stamp's deviation the timelines follow
 MAX_WINDOWS = 3600  # an hour of speaking
 ACTIVE_REFERENCE_RMS = 10 ** (-50 / 20)  # a frame with reference above -50 dBFS counts
 
@@ -88,23 +89,37 @@ class EchoReference:
         self._in_count = 0  # source samples pushed since the anchor
         self._out_count = 0  # 16 kHz samples produced since the anchor
         self._anchor_s = 0.0
+        self._drift_s = 0.0  # the stamps' running mean deviation from the timeline
         self.reanchors = 0  # the timeline started over (a new output stream)
         self.shifts = 0  # the timeline moved to follow the stamps
 
     def push(self, block: npt.NDArray[np.floating[Any]], rate_hz: int, dac_time_s: float) -> None:
         """Player thread: ``block`` (mono, ``rate_hz``) starts playing at ``dac_time_s``.
 
-        Blocks are laid end to end; a stamp that strays from that timeline by more
-        than ``SHIFT_S`` (an underrun, clock drift) moves the rest of it there, one
-        more than ``RESTART_S`` away (a new output stream) starts it over."""
+        Blocks are laid end to end; stamps that stray from that timeline by more than
+        ``SHIFT_S`` on average (clock drift), or one by more than ``UNDERRUN_S`` (an
+        underrun), move the rest of it there; one more than ``RESTART_S`` away (a new
+        output stream) starts it over."""
         data = np.asarray(block, dtype=np.float32).reshape(-1)
         deviation_s = dac_time_s - (self._anchor_s + self._in_count / max(rate_hz, 1))
         if rate_hz != self._source_rate or abs(deviation_s) > RESTART_S:
             self._restart(rate_hz, dac_time_s)
-        elif abs(deviation_s) > SHIFT_S:
-            self._anchor_s += deviation_s
-            self._anchor_index += round(deviation_s * RATE_HZ)
-            self.shifts += 1
+        else:
+            # Stamps jitter by milliseconds on a busy machine while the sound does not:
+            # follow their average, and jump only for a gap as long as an underrun's.
+            self._drift_s += DRIFT_GAIN * (deviation_s - self._drift_s)
+            if abs(deviation_s) > UNDERRUN_S or abs(self._drift_s) > SHIFT_S:
+                shift_s = deviation_s if abs(deviation_s) > UNDERRUN_S else self._drift_s
+                self._anchor_s += shift_s
+                self._anchor_index += round(shift_s * RATE_HZ)
+                log.debug(
+                    "echo reference: timeline moved %+.1f ms (stamp %+.1f ms, mean %+.1f ms)",
+                    1000 * shift_s,
+                    1000 * deviation_s,
+                    1000 * self._drift_s,
+                )
+                self._drift_s = 0.0
+                self.shifts += 1
         self._in_count += data.size
         if rate_hz == RATE_HZ:
             out = data
@@ -127,6 +142,7 @@ class EchoReference:
         if rate_hz != RATE_HZ:
             self._resampler = soxr.ResampleStream(rate_hz, RATE_HZ, 1, dtype="float32")
         self._anchor_s = dac_time_s
+        self._drift_s = 0.0
         self._anchor_index = round(dac_time_s * RATE_HZ)
         self._in_count = 0
         self._out_count = 0
@@ -255,6 +271,9 @@ class EchoCanceller:
         if self._next_s is None or abs(stamp_s - self._next_s) > REANCHOR_S:
             if self._next_s is not None:
                 self.stats.restarts += 1
+                log.debug(
+                    "echo canceller: microphone stamp %+.1f ms off", 1000 * (stamp_s - self._next_s)
+                )
             self._next_s = stamp_s
         else:
             self._next_s += DRIFT_GAIN * (stamp_s - self._next_s)

@@ -76,6 +76,7 @@ class _CallbackPipe:
         self._chunker = BlockChunker(block_samples)
         self.active = True
         self.overflows = 0
+        self._raw_sound = False  # a non-zero sample arrived since the last check
 
     def callback(self, indata: Any, frames: int, time_info: Any, status: Any) -> None:
         if not self.active:
@@ -86,6 +87,8 @@ class _CallbackPipe:
             mono = np.array(indata[:, 0], dtype=np.float32)  # PortAudio reuses indata
         else:
             mono = indata.mean(axis=1, dtype=np.float32)
+        if self._echo is not None and mono.any():
+            self._raw_sound = True
         captured_s = 0.0
         if self._echo is not None:
             captured_s = stream_clock_s(
@@ -105,6 +108,11 @@ class _CallbackPipe:
         blocks: list[_Item] = list(self._chunker.push(mono))
         if blocks:
             self._post(blocks)
+
+    def raw_sound_since_check(self) -> bool:
+        """Did the device send a non-zero sample since the last call (with echo cancellation)?"""
+        sound, self._raw_sound = self._raw_sound, False
+        return sound
 
     def finished(self) -> None:
         self._post([_FINISHED])
@@ -253,7 +261,9 @@ class MicrophoneSource:
             yield item
 
     def _check_silence(self, block: Block) -> None:
-        if block.any():
+        # What the device sent, not the echo canceller's output (which may be exact
+        # zeros while the speakers play): a muted microphone sends nothing but zeros.
+        if block.any() or (self._pipe is not None and self._pipe.raw_sound_since_check()):
             self._zero_samples = 0
             return
         self._zero_samples += len(block)

@@ -38,6 +38,7 @@ import os
 import shutil
 import subprocess
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -125,10 +126,17 @@ def _reinit_portaudio() -> Any:
 
 @pytest.fixture(scope="session")
 def pulse_mic(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PulseMic]:
+    with pulse_session(tmp_path_factory.mktemp("pulse")) as mic:
+        yield mic
+
+
+@contextmanager
+def pulse_session(runtime: Path) -> Iterator[PulseMic]:
+    """The daemon behind ``pulse_mic``, for scripts (benchmarks) as well as fixtures;
+    raises pytest's skip exception, with the reason, when PulseAudio cannot run here."""
     missing = [tool for tool in TOOLS if shutil.which(tool) is None]
     if missing:
         pytest.skip(f"PulseAudio tools not installed: {', '.join(missing)}")
-    runtime = tmp_path_factory.mktemp("pulse")
     socket = runtime / "native"
     env = {
         "PULSE_RUNTIME_PATH": str(runtime),
@@ -270,9 +278,17 @@ class EchoRig:
 
 @pytest.fixture
 def echo_rig(pulse_mic: PulseMic) -> Iterator[EchoRig]:
+    with echo_rig_on(pulse_mic) as rig:
+        yield rig
+
+
+@contextmanager
+def echo_rig_on(pulse_mic: PulseMic) -> Iterator[EchoRig]:
+    """The speaker sink and the loopback behind ``echo_rig``, on a running daemon."""
     env = {**os.environ, **pulse_mic.env}
     loaded: list[str] = []
     clock: subprocess.Popen[bytes] | None = None
+    noise: subprocess.Popen[bytes] | None = None
     rig: EchoRig | None = None
     try:
         for args in (
@@ -299,6 +315,14 @@ def echo_rig(pulse_mic: PulseMic) -> Iterator[EchoRig]:
             if done.returncode != 0:
                 pytest.skip(f"PulseAudio refused {' '.join(args)}: {done.stderr.strip()}")
             loaded.append(done.stdout.strip())
+        noise = subprocess.Popen(  # a microphone's own noise (~−70 dBFS): never exact zeros
+            ["pacat", "--playback", f"--device={SINK}", "--raw", "--format=s16le"]
+            + [f"--rate={SAMPLE_RATE_HZ}", "--channels=1", "--latency-msec=20"]
+            + [f"--volume={round(65536 * coupling_percent(-66) / 100)}", "/dev/urandom"],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         clock = subprocess.Popen(  # keeps the speaker sink clocked, like the microphone's
             ["pacat", "--playback", f"--device={SPEAKER}", "--raw", "--latency-msec=20"]
             + ["/dev/zero"],
@@ -311,8 +335,9 @@ def echo_rig(pulse_mic: PulseMic) -> Iterator[EchoRig]:
         _reinit_portaudio()  # PortAudio lists devices once
         yield rig
     finally:
-        if clock is not None:
-            _stop(clock)
+        for proc in (clock, noise):
+            if proc is not None:
+                _stop(proc)
         for rec in rig._records if rig is not None else []:
             _stop(rec.proc)
         for module in reversed(loaded):
