@@ -141,3 +141,55 @@ def test_stamps_that_put_the_echo_before_its_reference_defeat_it(speech: SpeechL
     far, mic, _ = delayed_echo_scene(speech)
     out, _ = run_canceller(far, mic, mic_stamp_error_s=0.150, jitter_s=0.0)
     assert reduction_db(mic, out, from_s=2.0) < 10
+
+
+class RecordingCanceller(EchoCanceller):
+    """The real canceller, noting when each batch of samples was said to be captured."""
+
+    def __init__(self) -> None:
+        super().__init__(EchoReference(), apm=LivekitApm())
+        self.calls: list[tuple[float, int]] = []
+
+    def process(self, samples: np.ndarray, start_s: float) -> np.ndarray:
+        self.calls.append((start_s, len(samples)))
+        return super().process(samples, start_s)
+
+
+@pytest.mark.parametrize("device_hz", [16_000, 48_000, 44_100])
+def test_microphone_stamps_each_16khz_sample_with_its_capture_time(
+    device_hz: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A 48 kHz microphone is resampled before the canceller: the stamps handed to it are
+    those of the 16 kHz samples (the resampler's lag taken off), not of the device block.
+    (PortAudio's clock is taken as the monotonic one, so the figures are exact.)"""
+    import asyncio
+    import types
+
+    from audio import microphone
+    from audio.microphone import _CallbackPipe
+
+    monkeypatch.setattr(microphone, "stream_clock_s", lambda pa_time_s, pa_now_s: pa_time_s)
+
+    loop = asyncio.new_event_loop()
+    try:
+        canceller = RecordingCanceller()
+        pipe = _CallbackPipe(
+            loop, lambda items: None, rate_hz=device_hz, block_samples=512,
+            echo_canceller=canceller,
+        )  # fmt: skip
+        block = device_hz // 50  # 20 ms device blocks
+        t0 = 1000.0
+        for k in range(50):
+            stamps = types.SimpleNamespace(
+                inputBufferAdcTime=t0 + k * block / device_hz,
+                currentTime=t0 + k * block / device_hz + 0.03,
+            )
+            indata = np.zeros((block, 1), dtype=np.float32)
+            pipe.callback(indata, block, stamps, None)
+    finally:
+        loop.close()
+    delivered = 0
+    for start_s, count in canceller.calls:
+        assert start_s == pytest.approx(t0 + delivered / RATE_HZ, abs=1e-5)
+        delivered += count
+    assert delivered > 15_000 and canceller.stats.restarts == 0

@@ -211,3 +211,27 @@ def test_adaptive_end_of_speech_settings_and_the_fixed_hangover_flag() -> None:
     fixed = resolve(loaded.settings, {}, {"adaptive_hangover": False})
     assert fixed.settings.audio.adaptive_hangover is False
     assert "audio.adaptive_hangover" in fixed.overridden
+
+
+def test_echo_cancellation_is_on_by_default_off_from_the_file_or_the_flag() -> None:
+    from app.cli import build_parser
+    from app.config.overrides import flag_overrides
+    from app.runtime.composition import RuntimeOptions
+    from providers import ProviderConfig
+
+    assert Settings().audio.echo_cancellation is True
+    path = settings_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("[audio]\necho_cancellation = false\n")
+    assert load_settings().settings.audio.echo_cancellation is False
+    flags = flag_overrides(build_parser().parse_args(["--no-echo-cancellation"]))
+    resolved = resolve(Settings(), {}, flags)
+    assert resolved.settings.audio.echo_cancellation is False
+    assert "audio.echo_cancellation" in resolved.overridden
+    options = RuntimeOptions.from_settings(
+        resolved.settings,
+        ProviderConfig(kind="openai", base_url="http://localhost:1/v1", model="m"),
+    )
+    assert options.echo_cancellation is False
+    not_given = flag_overrides(build_parser().parse_args([]))
+    assert resolve(Settings(), {}, not_given).settings.audio.echo_cancellation is True

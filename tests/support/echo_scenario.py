@@ -176,7 +176,8 @@ def run_scenario(
     pieces = [w + " " for w in STORY.split(" ")]
     server.add(
         sse_reply(openai_stream(pieces, delay_s=0.01)),
-        sse_reply(openai_stream([ANSWER], delay_s=0.01)),
+        # The interruption's answer, and one for each turn Harken's own voice might start.
+        *[sse_reply(openai_stream([ANSWER], delay_s=0.01)) for _ in range(6)],
     )
     args = [
         sys.executable, "-m", "app.cli", "--headless", "-v",
@@ -237,8 +238,16 @@ def run_scenario(
         rig.mic.play(interruption)
         interruption_at = played_at + start_s
         interruption_end_at = played_at + end_s
-        until(lambda e: e["type"] == "turn_finished" and ANSWER[:10] in e.get("text", ""))
-        until(lambda e: False, 1.0)  # anything that follows the answer
+        # The turn the interruption started ends (or fails); then whatever follows.
+        later: set[int] = set()
+
+        def answered(e: dict[str, Any]) -> bool:
+            if e["type"] == "turn_started" and e["ts"] >= interruption_at:
+                later.add(e["turn_id"])
+            return e["type"] in ("turn_finished", "turn_failed") and e["turn_id"] in later
+
+        until(answered)
+        until(lambda e: False, 1.0)
     except HarkenExited:
         pass  # the events say why (an error event); the caller judges
     finally:
