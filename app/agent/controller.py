@@ -116,15 +116,19 @@ class AgentController:
 
     # -- inputs (call on the loop thread) --------------------------------------------------
 
-    def speech_started(self, at_s: float = 0.0) -> None:
-        """Onset of speech (VAD) or push-to-talk pressed: silence the reply at once."""
+    def speech_started(self, at_s: float = 0.0, *, certain: bool = False) -> None:
+        """Onset of speech (VAD): turn the reply down at once (paused if speech goes on);
+        ``certain`` (push-to-talk pressed): silence it at once."""
         self._user_speaking = True
         self._emit(ev.SpeechStarted(at_s=at_s))
         turn = self._turn
         if turn is not None and self.barge_in:
             # Also before the reply's first audio: it must not start over the user.
-            # Ducked, not paused: an onset that is only residual echo is not an audible stop.
-            self.speech.duck()
+            # A VAD onset may be residual echo: ducked, it is no audible stop.
+            if certain:
+                self.speech.pause()
+            else:
+                self.speech.duck()
             self._pause(turn)
         self._update_state()
 

@@ -61,7 +61,7 @@ class InputPump:
             return
         self._ptt.press()
         self._reset_segmenter()
-        self.controller.speech_started()
+        self.controller.speech_started(certain=True)
 
     def push_to_talk_release(self) -> None:
         if not self._ptt.recording:

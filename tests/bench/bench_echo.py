@@ -73,12 +73,26 @@ def summarise(name: str, runs: list[EchoRun]) -> str:
     )
 
 
+def bare_apm_ms(frames: int = 3000) -> float:
+    """The baseline: WebRTC's two calls per 10 ms frame alone, CPU ms (this process)."""
+    from audio.echo_canceller import LivekitApm
+
+    apm = LivekitApm()
+    frame = (np.random.default_rng(0).standard_normal(160) * 3000).astype(np.int16)
+    began = time.thread_time()
+    for _ in range(frames):
+        apm.process_reverse(frame)
+        apm.process_capture(frame)
+    return 1000 * (time.thread_time() - began) / frames
+
+
 def bench_rig(runs: int, couplings: list[float]) -> None:
     modes: list[tuple[str, float, bool]] = []
     for db in couplings:
         modes += [(f"{db:+.0f} dB AEC on", db, True), (f"{db:+.0f} dB AEC off", db, False)]
     modes.append(("headset", float("-inf"), False))
     results: dict[str, list[EchoRun]] = {name: [] for name, _, _ in modes}
+    bare = [bare_apm_ms()]
     with tempfile.TemporaryDirectory() as tmp:
         (Path(tmp) / "speech").mkdir()
         speech = SpeechLibrary(Path(tmp) / "speech")
@@ -92,10 +106,18 @@ def bench_rig(runs: int, couplings: list[float]) -> None:
                         )
                     results[name].append(run)
                     print(f"  run {i + 1} {summarise(name, [run])}", flush=True)
+    bare.append(bare_apm_ms())
     print(f"\nload average at the end: {os.getloadavg()}")
     print(GOALS)
     for name, _, _ in modes:
         print(summarise(name, results[name]))
+    cpus = [c for r in results.get(modes[0][0], []) for c in [r.echo_stats()[1]] if c is not None]
+    baseline = statistics.median(bare)
+    print(
+        f"CPU baseline, bare AEC3 calls in this process: {baseline:.3f} ms per 10 ms frame; "
+        f"in Harken (median, {modes[0][0]}): {fmt(median(cpus), '.3f')} ms, ratio "
+        f"{fmt(None if not cpus else statistics.median(cpus) / baseline, '.2f')}"
+    )
 
 
 def synthetic_scene(speech: SpeechLibrary) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
