@@ -16,6 +16,7 @@ interruption was played, and the server's requests.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import queue
 import re
@@ -34,6 +35,7 @@ from tests.support.pulse import EchoRig
 from tests.support.speech import SAMPLE_RATE_HZ, SpeechLibrary, active_span
 from tests.support.sse_server import ScriptedServer, openai_stream, sse_reply
 
+log = logging.getLogger(__name__)
 ROOT = Path(__file__).resolve().parent.parent.parent
 
 REQUEST = "Tell me a long story, please."
@@ -143,6 +145,56 @@ class EchoRun:
         return float(10 * np.log10(energy_in / energy_out)), float(cpu.group(1))
 
 
+class MicSinkListener:
+    """Records the microphone's sink in this process with PortAudio's capture stamps, to
+    find when the interruption really reached the microphone (``paplay`` takes a while
+    to start, more on a busy machine)."""
+
+    def __init__(self, rig: EchoRig) -> None:
+        import sounddevice
+
+        self._blocks: list[tuple[float, np.ndarray]] = []
+        saved = os.environ.get("PULSE_SOURCE")
+        os.environ["PULSE_SOURCE"] = f"{rig.mic.sink}.monitor"
+        try:
+            self._stream = sounddevice.InputStream(
+                samplerate=SAMPLE_RATE_HZ, channels=1, dtype="float32", callback=self._callback
+            )
+            self._stream.start()
+        finally:
+            if saved is None:
+                os.environ.pop("PULSE_SOURCE", None)
+            else:
+                os.environ["PULSE_SOURCE"] = saved
+
+    def _callback(self, indata: np.ndarray, frames: int, stamps: Any, status: Any) -> None:
+        captured = time.time() - (stamps.currentTime - stamps.inputBufferAdcTime)
+        self._blocks.append((captured, indata[:, 0].copy()))
+
+    def find(self, clip: np.ndarray, *, after: float | None) -> float | None:
+        """Wall time at which ``clip`` started in the recording (None: not found)."""
+        if after is None or not self._blocks:
+            return None
+        blocks = [(t, b) for t, b in self._blocks if t >= after - 0.2]
+        if not blocks:
+            return None
+        t0, audio = blocks[0][0], np.concatenate([b for _, b in blocks])
+        probe = clip[: SAMPLE_RATE_HZ * 2]
+        n = 1 << int(np.ceil(np.log2(audio.size + probe.size)))
+        xc = np.fft.irfft(np.fft.rfft(audio, n) * np.conj(np.fft.rfft(probe, n)), n)
+        lag = int(np.argmax(xc[: audio.size]))
+        piece = audio[lag : lag + probe.size]
+        m = min(piece.size, probe.size)
+        score = np.dot(piece[:m], probe[:m]) / (
+            np.linalg.norm(piece[:m]) * np.linalg.norm(probe[:m]) + 1e-12
+        )
+        return t0 + lag / SAMPLE_RATE_HZ if score > 0.5 else None
+
+    def close(self) -> None:
+        self._stream.stop()
+        self._stream.close()
+
+
 def words(text: str) -> list[str]:
     return re.sub(r"[^\w\s']", " ", text.lower()).split()
 
@@ -225,8 +277,10 @@ def run_scenario(
         return None
 
     recording = rig.record_speaker()
+    listener = MicSinkListener(rig)
     speaker_t0 = time.time()
     interruption_at = interruption_end_at = float("inf")
+    played_at: float | None = None
     try:
         if until(lambda e: e["type"] == "ready") is None:
             raise RuntimeError("harken did not get ready:\n" + "".join(stderr_lines)[-3000:])
@@ -266,6 +320,12 @@ def run_scenario(
         while (event := lines.get_nowait() if not lines.empty() else None) is not None:
             events.append(event)
         speaker = recording.audio()
+        heard_at = listener.find(interruption, after=played_at)
+        listener.close()
+        if heard_at is not None:  # when the clip really reached the microphone
+            log.info("interruption reached the microphone %.3f s after paplay started",
+                     heard_at - (played_at or heard_at))  # fmt: skip
+            interruption_at, interruption_end_at = heard_at + start_s, heard_at + end_s
     offset = time.time() - time.perf_counter()
     return EchoRun(
         coupling_db=coupling_db,
