@@ -12,13 +12,14 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from app.agent import events as ev
 from app.agent.controller import AgentController
 from app.agent.input_pump import InputPump
 from app.agent.live_transcription import LiveOptions, LiveTranscription
+from app.agent.phrases import Phrases
 from app.agent.tools import build_default_registry
 from app.config.logging_setup import register_secret
 from app.config.settings import Settings, tool_permissions
@@ -66,6 +67,7 @@ class RuntimeOptions:
     input_device: str | int | None = None
     output_device: str | int | None = None
     permissions: frozenset[str] = frozenset()
+    phrases: Phrases = field(default_factory=Phrases)  # backchannels and stop phrases
 
     @classmethod
     def from_settings(cls, settings: Settings, provider: ProviderConfig) -> RuntimeOptions:
@@ -87,6 +89,7 @@ class RuntimeOptions:
             input_device=_device(audio.input_device),
             output_device=_device(audio.output_device),
             permissions=tool_permissions(settings),
+            phrases=Phrases(settings.barge_in.backchannels, settings.barge_in.stop_phrases),
         )
 
 
@@ -231,6 +234,7 @@ def build_components(
         emit=emit,
         system_prompt=options.system_prompt,
         barge_in=options.barge_in,
+        phrases=options.phrases,
     )
     controller.settings.permissions = options.permissions
     holder.append(controller)
