@@ -144,9 +144,10 @@ class Components:
                 log.warning("%s", self.echo_warning)
         return self._echo_canceller
 
-    async def wait_loaded(self) -> list[str]:
+    async def wait_loaded(self, *, microphone: bool = True) -> list[str]:
         """Wait for the speech models; returns warnings (fallbacks) to show. A local LLM
-        starts loading here too, but is not waited for (see ``wait_local_model``)."""
+        starts loading here too, but is not waited for (see ``wait_local_model``).
+        ``microphone``: the live microphone will be used, so load its echo canceller."""
         self.local_host.start()
         warnings: list[str] = []
         self.stt_description = await self.transcriber.wait_loaded()
@@ -155,7 +156,7 @@ class Components:
         speech_warning = await self.speech.wait_loaded()
         if speech_warning:
             warnings.append(speech_warning)
-        if self.microphone_factory is None:
+        if microphone and self.microphone_factory is None:
             await asyncio.to_thread(self.echo_canceller)  # loads WebRTC off the loop
             if self.echo_warning:
                 warnings.append(self.echo_warning)

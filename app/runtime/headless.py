@@ -60,7 +60,8 @@ async def run_headless(options: Any, *, args: Any, out: TextIO = sys.stdout) -> 
 
 async def _run(components: Components, args: Any, printer: JsonLinePrinter) -> int:
     controller = components.controller
-    warnings = await components.wait_loaded()
+    # The live microphone (and so the echo canceller) only without --input or --say.
+    warnings = await components.wait_loaded(microphone=not (args.input or args.say))
     warnings += await components.wait_local_model()  # a script's first turn needs the LLM
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
