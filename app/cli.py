@@ -44,6 +44,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--no-barge-in", action="store_true", help="queue speech instead of interrupting"
     )
     g.add_argument("--no-tts", action="store_true", help="do not speak replies")
+    g.add_argument(
+        "--no-echo-cancellation",
+        action="store_true",
+        help="do not remove the speakers' sound from the microphone (for a headset)",
+    )
     g.add_argument("--hangover-ms", type=int, default=None, help="silence that ends an utterance")
     g.add_argument(
         "--fixed-hangover",

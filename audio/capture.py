@@ -107,7 +107,15 @@ class Resampler:
         self.dst_rate_hz = dst_rate_hz
         self.reset()
 
+    @property
+    def output_delay_s(self) -> float:
+        """How much earlier than the last input sample the next output sample lies (the
+        output is time-aligned, so this is what the filter still holds back)."""
+        return self._in_samples / self.src_rate_hz - self._out_samples / self.dst_rate_hz
+
     def reset(self) -> None:
+        self._in_samples = 0  # fed since the last reset
+        self._out_samples = 0  # returned since the last reset
         self._stream = (
             None
             if self.src_rate_hz == self.dst_rate_hz
@@ -117,9 +125,12 @@ class Resampler:
     def process(self, chunk: npt.NDArray[np.floating]) -> Block:
         """Feed input samples; return the output samples that are now complete."""
         data = np.ascontiguousarray(chunk, dtype=np.float32).reshape(-1)
+        self._in_samples += len(data)
         if self._stream is None:
+            self._out_samples += len(data)
             return data.copy()
         out: Block = self._stream.resample_chunk(data)
+        self._out_samples += len(out)
         return out
 
     def flush(self) -> Block:

@@ -11,6 +11,12 @@ new ``async with`` opens the device again. Overruns (PortAudio dropped input
 because the callback came too late: a busy machine) do not stop capture; they
 are logged, at most once per ``OVERRUN_LOG_INTERVAL_S`` of audio, with how
 many there were.
+
+With an ``EchoCanceller`` the 16 kHz signal is echo-cancelled in the same
+callback, before blocks are cut: the VAD, Whisper and the level meter all see
+the cleaned signal. Each callback's samples are stamped with PortAudio's
+``inputBufferAdcTime`` (when they were captured), which is what lines them up
+with what the speakers were playing.
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ import numpy as np
 
 from .capture import BLOCK_SAMPLES, SAMPLE_RATE_HZ, Block, BlockChunker, Resampler
 from .devices import InputDevice, find_input_device, import_sounddevice
+from .echo_canceller import EchoCanceller, stream_clock_s
 from .errors import AudioErrorKind, CaptureError
 
 log = logging.getLogger(__name__)
@@ -64,12 +71,16 @@ class _CallbackPipe:
         *,
         rate_hz: int,
         block_samples: int,
+        echo_canceller: EchoCanceller | None = None,
     ) -> None:
         self._loop = loop
         self._deliver = deliver
+        self._rate_hz = rate_hz
+        self._echo = echo_canceller
         self._resampler = Resampler(rate_hz) if rate_hz != SAMPLE_RATE_HZ else None
         self._chunker = BlockChunker(block_samples)
         self.active = True
+        self._raw_sound = False  # a non-zero sample arrived since the last check
 
     def callback(self, indata: Any, frames: int, time_info: Any, status: Any) -> None:
         if not self.active:
@@ -79,13 +90,34 @@ class _CallbackPipe:
             mono = np.array(indata[:, 0], dtype=np.float32)  # PortAudio reuses indata
         else:
             mono = indata.mean(axis=1, dtype=np.float32)
+        if self._echo is not None and mono.any():
+            self._raw_sound = True
+        captured_s = 0.0
+        if self._echo is not None:
+            captured_s = stream_clock_s(
+                float(getattr(time_info, "inputBufferAdcTime", 0.0)),
+                float(getattr(time_info, "currentTime", 0.0)),
+            )
         if self._resampler is not None:
             mono = self._resampler.process(mono)
+            # The first new output sample lies this far before the end of this input.
+            captured_s += (
+                frames / self._rate_hz
+                - self._resampler.output_delay_s
+                - (len(mono) / SAMPLE_RATE_HZ)
+            )
+        if self._echo is not None:
+            mono = self._echo.process(mono, captured_s)
         blocks: list[_Item] = list(self._chunker.push(mono))
         if overrun:
             blocks.insert(0, _OVERRUN)
         if blocks:
             self._post(blocks)
+
+    def raw_sound_since_check(self) -> bool:
+        """Did the device send a non-zero sample since the last call (with echo cancellation)?"""
+        sound, self._raw_sound = self._raw_sound, False
+        return sound
 
     def finished(self) -> None:
         self._post([_FINISHED])
@@ -118,8 +150,10 @@ class MicrophoneSource:
         silence_timeout_s: float | None = 5.0,
         stall_timeout_s: float = 2.0,
         start_timeout_s: float = 5.0,
+        echo_canceller: EchoCanceller | None = None,
     ) -> None:
         self.device = device
+        self.echo_canceller = echo_canceller
         self._sd_module = sounddevice_module
         self.block_samples = block_samples
         self.silence_timeout_s = silence_timeout_s
@@ -154,7 +188,11 @@ class MicrophoneSource:
                 queue.put_nowait(item)
 
         pipe = _CallbackPipe(
-            asyncio.get_running_loop(), deliver, rate_hz=rate_hz, block_samples=self.block_samples
+            asyncio.get_running_loop(),
+            deliver,
+            rate_hz=rate_hz,
+            block_samples=self.block_samples,
+            echo_canceller=self.echo_canceller,
         )
         stream = None
         try:
@@ -259,7 +297,9 @@ class MicrophoneSource:
         self._overrun_logged_at_s = at_s
 
     def _check_silence(self, block: Block) -> None:
-        if block.any():
+        # What the device sent, not the echo canceller's output (which may be exact
+        # zeros while the speakers play): a muted microphone sends nothing but zeros.
+        if block.any() or (self._pipe is not None and self._pipe.raw_sound_since_check()):
             self._zero_samples = 0
             return
         self._zero_samples += len(block)

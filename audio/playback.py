@@ -10,6 +10,16 @@ a ``SpeechOutputError`` handed to the listener, never a crash.
 
 Listener events are called from the audio thread and must be quick (the
 speech output only hops them onto the asyncio loop).
+
+Ducking is the gentle pause: ``duck()`` ramps the volume down (−20 dB) within
+one block and, unless ``resume()`` comes first, turns into ``pause()`` after
+``pause_after_s`` of ducked playback. A speech onset that is only the reply's
+residual echo is then a brief dip in volume instead of an audible stop.
+
+``tap(block, rate_hz, dac_time_s)`` (optional) receives every block exactly as
+written to the device, volume changes and silence included, with the
+monotonic time its first sample reaches the DAC (PortAudio's
+``outputBufferDacTime``): the echo canceller's reference.
 """
 
 from __future__ import annotations
@@ -26,11 +36,16 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from .echo_canceller import stream_clock_s
 from .errors import AudioErrorKind, SpeechOutputError
 
 log = logging.getLogger(__name__)
 
 IDLE_CLOSE_S = 3.0
+DUCK_GAIN = 10 ** (-20 / 20)  # −20 dB: still audible, far below the user's voice
+DUCK_PAUSE_AFTER_S = 0.5  # ducked this long (speech went on): pause
+
+OutputTap = Callable[[npt.NDArray[np.float32], int, float], None]
 
 
 @dataclass(frozen=True)
@@ -81,6 +96,7 @@ class SpeechPlayer:
         sounddevice_module: Any = None,
         block_ms: int = 20,
         idle_close_s: float = IDLE_CLOSE_S,
+        tap: OutputTap | None = None,
     ) -> None:
         self.sample_rate_hz = sample_rate_hz
         self.block_frames = max(1, sample_rate_hz * block_ms // 1000)
@@ -93,6 +109,10 @@ class SpeechPlayer:
         self._queue: collections.deque[_Chunk] = collections.deque()
         self._current: _Chunk | None = None
         self._paused = False
+        self._gain = 1.0  # applied at the end of the last block
+        self._ducked = False
+        self._duck_left = 0  # ducked samples still to play before pausing
+        self._tap = tap
         self._closed = False
         self._handle: _StreamHandle | None = None
         self._idle_since: float | None = time.monotonic()
@@ -181,8 +201,23 @@ class SpeechPlayer:
         """Output silence from the next block on, keeping the queue and the position."""
         self._paused = True
 
+    def duck(self, *, pause_after_s: float = DUCK_PAUSE_AFTER_S) -> None:
+        """Turn the volume down from the next block on; pause after ``pause_after_s`` of
+        ducked playback unless ``resume()`` comes first. Already ducked: nothing changes."""
+        with self._lock:
+            if not self._ducked:
+                self._ducked = True
+                self._duck_left = round(pause_after_s * self.sample_rate_hz)
+
+    @property
+    def ducked(self) -> bool:
+        return self._ducked
+
     def resume(self) -> None:
-        self._paused = False
+        """Undo ``pause()`` and ``duck()``: full volume again from where it stopped."""
+        with self._lock:
+            self._ducked = False
+            self._paused = False
 
     def stop(self) -> None:
         """Silence from the next block on and drop everything queued (never blocks on audio)."""
@@ -190,6 +225,7 @@ class SpeechPlayer:
             self._queue.clear()
             self._current = None
             self._paused = False
+            self._ducked = False
             events = self._became_idle()
         self._notify(events)
 
@@ -224,7 +260,7 @@ class SpeechPlayer:
                 latency="low",  # what the device buffers is heard after stop(): keep it short
                 device=self._device,
                 callback=lambda outdata, frames, time_info, status: self._callback(
-                    handle, outdata, frames
+                    handle, outdata, frames, time_info
                 ),
                 finished_callback=lambda: self._finished(handle),
             )
@@ -237,13 +273,19 @@ class SpeechPlayer:
             ) from exc
         return stream
 
-    def _callback(self, handle: _StreamHandle, outdata: Any, frames: int) -> None:
+    def _callback(
+        self, handle: _StreamHandle, outdata: Any, frames: int, time_info: Any = None
+    ) -> None:
         """PortAudio thread: fill one block from the queue, or with silence. A stream
         being retired (``handle`` no longer current) only plays silence."""
         events: list[PlayerEvent | _WakeWaiters] = []
         out = outdata[:, 0]
         filled = 0
         with self._lock:
+            if self._ducked and not self._paused:
+                if self._duck_left <= 0:
+                    self._paused = True  # ducked long enough: the user is talking
+                self._duck_left -= frames
             if not self._paused and self._handle is handle:
                 was_busy = not self._is_idle()
                 while filled < frames:
@@ -262,8 +304,26 @@ class SpeechPlayer:
                         self._current = None
                 if was_busy and self._is_idle():
                     events += self._became_idle()
+            target = DUCK_GAIN if self._ducked else 1.0
+            if filled and (target != 1.0 or self._gain != 1.0):
+                ramp = np.linspace(self._gain, target, filled, dtype=np.float32)
+                out[:filled] *= ramp
+            self._gain = target
         out[filled:] = 0.0
+        if self._tap is not None:
+            self._call_tap(out, time_info)
         self._notify(events)
+
+    def _call_tap(self, out: Any, time_info: Any) -> None:
+        at_s = stream_clock_s(
+            float(getattr(time_info, "outputBufferDacTime", 0.0)),
+            float(getattr(time_info, "currentTime", 0.0)),
+        )
+        try:
+            assert self._tap is not None
+            self._tap(np.array(out, dtype=np.float32), self.sample_rate_hz, at_s)
+        except Exception:  # the reference must never break playback
+            log.exception("speech player output tap failed")
 
     def _finished(self, handle: _StreamHandle) -> None:
         """The stream ended: fine if we closed it, otherwise the device went away."""

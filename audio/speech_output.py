@@ -1,8 +1,8 @@
 """Speak a streamed reply: sentences are synthesised in one worker thread and played as they come.
 
 This is the one object the controller drives per app: ``begin`` a reply,
-``feed`` its text deltas, ``finish`` it, and ``pause``/``resume``/``stop`` it
-for barge-in. Synthesis of sentence n+1 overlaps playback of sentence n.
+``feed`` its text deltas, ``finish`` it, and ``duck``/``pause``/``resume``/``stop``
+it for barge-in. Synthesis of sentence n+1 overlaps playback of sentence n.
 ``stop`` returns at once: it bumps a generation counter that every queued or
 running synthesis checks before it may enqueue audio, then silences the player.
 It also keeps what the user actually heard (for history truncation) and what
@@ -178,7 +178,14 @@ class SpeechOutput:
         if self.enabled:
             self._player.pause()
 
+    def duck(self) -> None:
+        """Turn the reply down at once and pause it if the user goes on talking (see
+        ``SpeechPlayer.duck``): an onset that is only residual echo is not an audible stop."""
+        if self.enabled:
+            self._player.duck()
+
     def resume(self) -> None:
+        """Undo ``pause()`` or ``duck()``."""
         if self.enabled:
             self._player.resume()
 

@@ -61,18 +61,26 @@ def silent_after(card: FakeSoundDevice, first_block: int) -> bool:
     return bool(np.all(stream.samples(first_block) == 0))
 
 
-async def test_onset_pauses_at_once_and_noise_resumes_the_reply(
+async def test_onset_ducks_at_once_pauses_if_speech_goes_on_and_noise_resumes(
     server: ScriptedServer, whisper: Any, speaker: Any, controllers: Controllers
 ) -> None:
+    """Issue 16: the onset turns the reply down from the next block on (an onset that is
+    residual echo is then no audible stop); 0.5 s of speech later it is paused."""
     server.add(sse_reply(openai_stream(REPLY[:2])))
     controller, log, output = wire(controllers, whisper, speaker)
     controller.submit_text("Tell me about today.")
     await log.wait_for(ev.TtsStarted, timeout_s=20)
     card = speaker[1]
+    stream = card.last_stream
+    await asyncio.to_thread(stream.wait_for_blocks, stream.block_count + 10)
+    loud = float(np.max(np.abs(stream.samples())))
     controller.speech_started()
     assert output.speaking
-    paused_at = card.last_stream.block_count
-    assert silent_after(card, paused_at + 1)  # silent from the next block on
+    ducked_at = stream.block_count
+    await asyncio.to_thread(stream.wait_for_blocks, ducked_at + 5)
+    ducked = stream.samples(ducked_at + 1)
+    assert 0 < float(np.max(np.abs(ducked))) <= 0.1 * loud + 1e-6  # −20 dB, still playing
+    assert silent_after(card, ducked_at + 30)  # 0.5 s of 20 ms blocks later: paused
     controller.utterance(white_noise(0.6, level_dbfs=-30.0))
     false = await log.wait_for(ev.FalseInterruption, timeout_s=20)
     assert false.reason == "no words"

@@ -19,8 +19,9 @@ from faster_whisper import decode_audio
 from pytestqt.qtbot import QtBot
 
 from app.desktop.hotkey import HotkeyService
+from tests.support.audio_models import SharedWhisper
 from tests.support.fake_portal import FakePortalClient
-from tests.support.live_app import CueMicrophone, QtAsync, SharedWhisper, start_app
+from tests.support.live_app import CueMicrophone, QtAsync, start_app
 from tests.support.session_bus import until_status
 from tests.support.sse_server import ScriptedServer, openai_stream, sse_reply
 

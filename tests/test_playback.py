@@ -266,3 +266,57 @@ async def test_a_failing_listener_does_not_stop_playback(
     assert fake_sd.last_stream.callback_error is None
     assert recorder.heard() == "fine"  # listeners after the broken one still hear
     np.testing.assert_array_equal(sound(fake_sd.last_stream), ramp(0.1))
+
+
+async def test_duck_turns_down_at_once_then_pauses_keeping_the_position(
+    fake_sd: FakeSoundDevice,
+) -> None:
+    """Issue 16: a speech onset ducks the reply (−20 dB); only speech that goes on for
+    ``pause_after_s`` pauses it; ``resume`` plays on at full volume from where it was."""
+    tapped: list[np.ndarray] = []
+    player = SpeechPlayer(
+        RATE,
+        sounddevice_module=fake_sd,
+        idle_close_s=30,
+        tap=lambda block, rate, at_s: tapped.append(block),
+    )
+    try:
+        audio = np.full(RATE * 2, 0.5, dtype=np.float32)
+        player.enqueue(audio, "tone")
+        stream = fake_sd.last_stream
+        assert await asyncio.to_thread(stream.wait_for_blocks, 3)
+        player.duck(pause_after_s=0.2)
+        at_duck = stream.block_count
+        assert await asyncio.to_thread(stream.wait_for_blocks, at_duck + 25)
+        after = stream.samples(at_duck)
+        levels = [float(np.max(np.abs(after[i : i + BLOCK]))) for i in range(0, after.size, BLOCK)]
+        ducked = [lv for lv in levels if 0 < lv < 0.1]
+        assert ducked and max(ducked) == pytest.approx(0.05, abs=0.002)  # 0.5 at −20 dB
+        assert 8 <= len(ducked) <= 13  # ~0.2 s of 20 ms blocks, then silence
+        assert levels[-1] == 0.0 and player.paused and not player.idle
+        player.resume()
+        await asyncio.wait_for(player.wait_idle(), timeout=5)
+        played = stream.samples()
+        assert np.count_nonzero(played) == audio.size  # nothing lost, nothing repeated
+        # The tap saw exactly what was written, ducked blocks and silence included.
+        np.testing.assert_array_equal(np.concatenate(tapped)[: played.size], played)
+    finally:
+        player.close()
+
+
+async def test_resume_before_the_pause_is_only_a_dip_in_volume(
+    player: SpeechPlayer, fake_sd: FakeSoundDevice
+) -> None:
+    player.enqueue(np.full(RATE, 0.5, dtype=np.float32), "tone")
+    stream = fake_sd.last_stream
+    assert await asyncio.to_thread(stream.wait_for_blocks, 3)
+    player.duck(pause_after_s=0.5)
+    at_duck = stream.block_count
+    assert await asyncio.to_thread(stream.wait_for_blocks, at_duck + 5)
+    player.resume()
+    await asyncio.wait_for(player.wait_idle(), timeout=5)
+    played = stream.samples()
+    sounding = np.nonzero(played)[0]
+    assert sounding.size == RATE  # every sample played once
+    assert sounding[-1] - sounding[0] + 1 == RATE  # never silent in between: no audible stop
+    assert np.any(played[sounding] < 0.1) and not player.ducked

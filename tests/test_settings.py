@@ -210,6 +210,30 @@ def test_adaptive_end_of_speech_settings_and_the_fixed_hangover_flag() -> None:
     assert loaded.settings.audio.turn_model is False  # opt-in
 
 
+def test_echo_cancellation_is_on_by_default_off_from_the_file_or_the_flag() -> None:
+    from app.cli import build_parser
+    from app.config.overrides import flag_overrides
+    from app.runtime.composition import RuntimeOptions
+    from providers import ProviderConfig
+
+    assert Settings().audio.echo_cancellation is True
+    path = settings_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("[audio]\necho_cancellation = false\n")
+    assert load_settings().settings.audio.echo_cancellation is False
+    flags = flag_overrides(build_parser().parse_args(["--no-echo-cancellation"]))
+    resolved = resolve(Settings(), {}, flags)
+    assert resolved.settings.audio.echo_cancellation is False
+    assert "audio.echo_cancellation" in resolved.overridden
+    options = RuntimeOptions.from_settings(
+        resolved.settings,
+        ProviderConfig(kind="openai", base_url="http://localhost:1/v1", model="m"),
+    )
+    assert options.echo_cancellation is False
+    not_given = flag_overrides(build_parser().parse_args([]))
+    assert resolve(Settings(), {}, not_given).settings.audio.echo_cancellation is True
+
+
 def test_a_utf8_byte_order_mark_is_read_fine() -> None:
     """Notepad and some editors save UTF-8 with a BOM: that is still the user's settings."""
     settings_path().write_bytes(b"\xef\xbb\xbf[audio]\nhangover_ms = 900\n")

@@ -23,7 +23,8 @@ from app.runtime.headless import run_headless
 from app.runtime.local_model_host import LocalModelHost
 from app.runtime.shutdown import SHUTDOWN_DEADLINE_S
 from audio.speech_output import SpeechOutput
-from tests.support.live_app import CueMicrophone, QtAsync, SharedWhisper, start_app
+from tests.support.audio_models import SharedWhisper
+from tests.support.live_app import CueMicrophone, QtAsync, start_app
 from tests.support.sse_server import ScriptedServer, openai_stream, sse_reply
 
 pytest_plugins = ["tests.support.live_app"]

@@ -48,6 +48,8 @@ def test_saves_what_was_edited(qtbot: QtBot) -> None:
     a.hangover_min.setValue(1500)  # the bounds the wrong way round are sorted on save
     a.hangover_max.setValue(450)
     a.speech_output.setChecked(False)
+    assert a.echo_cancellation.isChecked()  # on by default
+    a.echo_cancellation.setChecked(False)  # a headset
     a.voice.setCurrentIndex(a.voice.findData("system"))
     g.theme.setCurrentIndex(g.theme.findData("dark"))
     g.show_latency.setChecked(False)
@@ -65,6 +67,7 @@ def test_saves_what_was_edited(qtbot: QtBot) -> None:
     assert s.audio.input_mode == "hands_free"
     assert (s.audio.barge_in, s.audio.hangover_ms, s.audio.speech_output) == (False, 750, False)
     assert s.audio.voice == "system"
+    assert s.audio.echo_cancellation is False
     assert (s.audio.adaptive_hangover, s.audio.hangover_min_ms, s.audio.hangover_max_ms) == (
         True,
         450,

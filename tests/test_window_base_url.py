@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 from pytestqt.qtbot import QtBot
 
-from tests.support.live_app import CueMicrophone, QtAsync, SharedWhisper, start_app
+from tests.support.audio_models import SharedWhisper
+from tests.support.live_app import CueMicrophone, QtAsync, start_app
 
 pytest_plugins = ["tests.support.live_app"]
 

@@ -105,12 +105,13 @@ class BargeIn:
 
     # -- while the user speaks -------------------------------------------------------------
 
-    def onset(self) -> None:
-        """Speech began (VAD onset, push-to-talk pressed): silence the reply, keep it."""
+    def onset(self, *, certain: bool = False) -> None:
+        """Speech began: hold the reply, keep it. A VAD onset may be residual echo, so the
+        reply is ducked (paused if speech goes on); push-to-talk (``certain``) silences it."""
         self._user_speaking = True
         turn = self._scheduler.running
         if turn is not None and self.enabled:
-            self._scheduler.pause.pause(turn)
+            self._scheduler.pause.pause(turn, duck=not certain)
 
     def blip(self) -> None:
         """The onset was too short to be speech."""
@@ -168,7 +169,9 @@ class BargeIn:
         """Rules 2–5 for a transcript; ``running``: the turn it was spoken over, if any."""
         if not text:
             return Decision(Verdict.RESUME, "no words")
-        if self._speech.enabled and is_self_echo(text, self._speech.recent_spoken_text()):
+        if self._speech.enabled and is_self_echo(
+            text, self._speech.recent_spoken_text(), while_speaking=self._speech.speaking
+        ):
             return Decision(Verdict.RESUME, ECHO)
         if running is not None and self.enabled:
             kind = self.phrases.classify(text)

@@ -164,10 +164,11 @@ class AgentController:
 
     # -- inputs (call on the loop thread) --------------------------------------------------
 
-    def speech_started(self, at_s: float = 0.0) -> None:
-        """Onset of speech (VAD) or push-to-talk pressed: silence the reply at once."""
+    def speech_started(self, at_s: float = 0.0, *, certain: bool = False) -> None:
+        """Onset of speech (VAD): turn the reply down at once (paused if speech goes on);
+        ``certain`` (push-to-talk pressed): silence it at once."""
         self._emit(ev.SpeechStarted(at_s=at_s))
-        self._barge_in.onset()
+        self._barge_in.onset(certain=certain)
         self._update_state()
 
     def speech_discarded(self) -> None:

@@ -63,7 +63,7 @@ class InputPump:
             return
         self._ptt.press()
         self._reset_segmenter()
-        self.controller.speech_started()
+        self.controller.speech_started(certain=True)
         preroll = self._ptt.audio()
         if self.held is not None and preroll is not None:
             self.held.press(self.controller.next_utterance_id(), preroll)

@@ -6,7 +6,8 @@ resume it. With an in-process model the generation is held too, so Whisper
 has the CPU to itself while it decides whether the turn goes on
 (``providers.Holdable``). Every change of that state goes through here:
 
-- ``pause(turn)``: speech silent, model held (idempotent while paused);
+- ``pause(turn)``: speech silent, model held (idempotent while paused); with
+  ``duck=True`` speech is turned down first and paused if the user goes on;
 - ``resume()``: the same reply goes on (speech plays, model computes), if
   it is still the running one and was not cancelled;
 - ``release()``: forget the pause without resuming (the turn is being
@@ -39,9 +40,13 @@ class ReplyPause:
     def paused_turn(self) -> Turn | None:
         return self._turn
 
-    def pause(self, turn: Turn) -> None:
+    def pause(self, turn: Turn, *, duck: bool = False) -> None:
         # Also before the reply's first audio: it must not start over the user.
-        self._speech.pause()
+        # ``duck``: turned down at once, paused only if the user goes on (issue 16).
+        if duck:
+            self._speech.duck()
+        else:
+            self._speech.pause()
         self._turn = turn
         provider = self._provider()
         if self._release_hold is None and isinstance(provider, Holdable):

@@ -48,6 +48,7 @@ FLAG_FIELDS = {
     "turn_model": "audio.turn_model",
     "whisper_model": "audio.whisper_model",
     "speech_output": "audio.speech_output",
+    "echo_cancellation": "audio.echo_cancellation",
     "system_prompt": "agent.system_prompt",
     "local_model": "local.model_path",
     "chat_format": "local.chat_format",

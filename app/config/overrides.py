@@ -30,6 +30,7 @@ def flag_overrides(args: argparse.Namespace) -> dict[str, Any]:
         "output_device": flag("output_device"),
         "speech_output": False if flag("no_tts") else None,
         "barge_in": False if flag("no_barge_in") else None,
+        "echo_cancellation": False if flag("no_echo_cancellation") else None,
         "adaptive_hangover": False if flag("fixed_hangover") else None,
         "turn_model": True if flag("turn_model") else None,
         "local_model": flag("local_model"),

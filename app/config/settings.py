@@ -76,6 +76,8 @@ class AudioSettings:
     whisper_model: str = "bundled"  # "bundled", a local model directory, or a model name
     speech_output: bool = True
     voice: str = "piper-joe"  # "piper-joe" | "system"
+    # Remove the speakers' sound from the microphone (off for a headset: nothing to remove).
+    echo_cancellation: bool = True
 
 
 @dataclass

@@ -126,7 +126,11 @@ class DesktopSession:
         if self.components.pump.held is not None:
             self.components.pump.held.enabled = new.speculation
         self.components.speech.set_enabled(new.speech_output)
-        if (new.input_device, new.whisper_model) != (old.input_device, old.whisper_model):
+        if (new.input_device, new.whisper_model, new.echo_cancellation) != (
+            old.input_device,
+            old.whisper_model,
+            old.echo_cancellation,
+        ):
             if new.whisper_model != old.whisper_model:
                 self.messages.append("The new Whisper model is used after a restart.")
             self.bridge.restart_capture()

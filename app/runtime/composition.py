@@ -28,6 +28,7 @@ from app.runtime.local_model_host import LocalModelHost
 from app.runtime.shutdown import SHUTDOWN_DEADLINE_S, close_all
 from app.version import user_agent
 from audio.capture import AudioSource
+from audio.echo_canceller import EchoCanceller, EchoReference
 from audio.file_source import FileSource
 from audio.held_speech import HeldSpeech
 from audio.microphone import MicrophoneSource
@@ -60,6 +61,7 @@ class RuntimeOptions:
     whisper_model: str | None = None
     speech_output: bool = True
     voice: str = "piper-joe"
+    echo_cancellation: bool = True  # off for a headset (nothing to cancel)
     barge_in: bool = True
     hands_free: bool = True
     hangover_s: float = 0.5
@@ -83,6 +85,7 @@ class RuntimeOptions:
             whisper_model=None if model in ("", "bundled") else model,
             speech_output=audio.speech_output,
             voice=audio.voice,
+            echo_cancellation=audio.echo_cancellation,
             barge_in=audio.barge_in,
             hands_free=audio.input_mode == "hands_free",
             hangover_s=audio.hangover_ms / 1000,
@@ -116,18 +119,42 @@ class Components:
     provider_config: ProviderConfig
     local_host: LocalModelHost
     stt_description: str = ""
-    # Opens the microphone for the device in the options; MicrophoneSource(device) by default.
-    microphone_factory: Callable[[str | int | None], AudioSource] = MicrophoneSource
+    # Opens the microphone for the device in the options; None: the real microphone,
+    # echo-cancelled against ``echo_reference`` when the options ask for it.
+    microphone_factory: Callable[[str | int | None], AudioSource] | None = None
+    # What the speech player writes (the echo canceller's reference).
+    echo_reference: EchoReference | None = None
+    _echo_canceller: EchoCanceller | None = None
+    echo_warning: str | None = None
 
     def file_source(self, path: str, *, realtime: bool) -> FileSource:
         return FileSource(path, realtime=realtime)
 
     def microphone_source(self) -> AudioSource:
-        return self.microphone_factory(self.options.input_device)
+        if self.microphone_factory is not None:
+            return self.microphone_factory(self.options.input_device)
+        return MicrophoneSource(self.options.input_device, echo_canceller=self.echo_canceller())
 
-    async def wait_loaded(self) -> list[str]:
+    def echo_canceller(self) -> EchoCanceller | None:
+        """The microphone's echo canceller when the options ask for one (made on first use;
+        None, with ``echo_warning`` set, when WebRTC's canceller cannot load here)."""
+        if not self.options.echo_cancellation or self.echo_reference is None:
+            return None
+        if self._echo_canceller is None and self.echo_warning is None:
+            try:
+                self._echo_canceller = EchoCanceller(self.echo_reference)
+            except Exception as exc:  # ImportError, or a wheel that does not load here
+                self.echo_warning = (
+                    f"Echo cancellation is unavailable ({exc}); on speakers Harken may hear "
+                    "itself. Use a headset or push-to-talk, or reinstall Harken."
+                )
+                log.warning("%s", self.echo_warning)
+        return self._echo_canceller
+
+    async def wait_loaded(self, *, microphone: bool = True) -> list[str]:
         """Wait for the speech models; returns warnings (fallbacks) to show. A local LLM
-        starts loading here too, but is not waited for (see ``wait_local_model``)."""
+        starts loading here too, but is not waited for (see ``wait_local_model``).
+        ``microphone``: the live microphone will be used, so load its echo canceller."""
         self.local_host.start()
         warnings: list[str] = []
         self.stt_description = await self.transcriber.wait_loaded()
@@ -136,6 +163,10 @@ class Components:
         speech_warning = await self.speech.wait_loaded()
         if speech_warning:
             warnings.append(speech_warning)
+        if microphone and self.microphone_factory is None:
+            await asyncio.to_thread(self.echo_canceller)  # loads WebRTC off the loop
+            if self.echo_warning:
+                warnings.append(self.echo_warning)
         return warnings
 
     async def wait_local_model(self) -> list[str]:
@@ -153,6 +184,10 @@ class Components:
         self.provider_config = config
         return provider
 
+    def _log_echo_stats(self) -> None:
+        if self._echo_canceller is not None:
+            self._echo_canceller.log_stats()
+
     async def aclose(self, deadline_s: float = SHUTDOWN_DEADLINE_S) -> None:
         """Close everything, each part whatever the others do: a part that raises is
         logged and the rest still close; past ``deadline_s`` in all, the rest is
@@ -162,6 +197,7 @@ class Components:
             ("held speech", lambda: self.pump.held.close() if self.pump.held else None),
             ("controller", self.controller.close),
             ("local model", self.local_host.aclose),
+            ("echo canceller", self._log_echo_stats),
             ("speech output", self.speech.close),
             ("transcriber", lambda: asyncio.to_thread(self.transcriber.close)),
             ("HTTP client", self.client.aclose),
@@ -210,9 +246,10 @@ def build_components(
     tts: Tts = EspeakTts() if options.voice == "system" else PiperTts()
     local_host = LocalModelHost(emit)
     holder: list[AgentController] = []
+    reference = EchoReference()
     speech = SpeechOutput(
         tts,
-        SpeechPlayer(tts.sample_rate_hz, device=options.output_device),
+        SpeechPlayer(tts.sample_rate_hz, device=options.output_device, tap=reference.push),
         enabled=options.speech_output,
         on_event=lambda name, turn_id, detail: holder[0].speech_event(name, turn_id, detail),
     )
@@ -261,8 +298,9 @@ def build_components(
         client=client,
         options=options,
         provider_config=config,
-        microphone_factory=microphone_factory or MicrophoneSource,
+        microphone_factory=microphone_factory,
         local_host=local_host,
+        echo_reference=reference,
     )
 
 

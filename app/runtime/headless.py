@@ -107,7 +107,8 @@ async def _run(
     components: Components, args: Any, printer: JsonLinePrinter, stop: asyncio.Event
 ) -> int:
     controller = components.controller
-    loading = asyncio.ensure_future(_load(components))
+    # The live microphone (and so the echo canceller) only without --input or --say.
+    loading = asyncio.ensure_future(_load(components, microphone=not (args.input or args.say)))
     await _until(loading, stop)
     if not loading.done() or loading.cancelled():
         return EXIT_OK  # stopped by a signal while loading; the caller picks the code
@@ -162,8 +163,8 @@ async def _run(
     return EXIT_OK
 
 
-async def _load(components: Components) -> list[str]:
-    warnings = await components.wait_loaded()
+async def _load(components: Components, *, microphone: bool) -> list[str]:
+    warnings = await components.wait_loaded(microphone=microphone)
     warnings += await components.wait_local_model()  # a script's first turn needs the LLM
     return warnings
 

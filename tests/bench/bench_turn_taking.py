@@ -284,7 +284,7 @@ def tokens(text: str) -> list[str]:
 async def sound_run(tts: Any, text: str, chunker_class: Any) -> float:
     from audio.playback import SpeechPlayer
     from audio.speech_output import SpeechOutput
-    from tests.support.fake_output_stream import FakeSoundDevice
+    from tests.support.fake_sounddevice import FakeSoundDevice
 
     started = asyncio.Event()
     player = SpeechPlayer(tts.sample_rate_hz, sounddevice_module=FakeSoundDevice(speed=1.0))

@@ -14,6 +14,15 @@ reaches the daemon through ALSA's pulse plugin, as on a desktop.
   points PulseAudio clients at the private daemon (already applied to
   ``os.environ`` for the session).
 
+``echo_rig`` (function fixture, on top of ``pulse_mic``) adds laptop speakers:
+a second null sink, ``EchoRig.speaker``, whose monitor is looped into the
+microphone's sink ~40 ms late by ``module-loopback``, so whatever a client
+plays on the speaker is heard by the microphone. ``EchoRig.set_coupling_db``
+sets the loopback's volume (PulseAudio's volume is cubic: 46 % ≈ −20 dB,
+32 % ≈ −30 dB). ``EchoRig.env`` makes a client play on the speaker
+(``PULSE_SINK``); ``EchoRig.record_speaker()`` records what the speaker
+plays (its monitor) with ``parec``. The loopback is unloaded at the end.
+
 Two details make it work: a silent ``pacat`` stream keeps the null sink
 clocked (otherwise audio arrives late and in bursts), and PortAudio is
 re-initialised after the daemon starts because ``sounddevice`` lists devices
@@ -29,6 +38,7 @@ import os
 import shutil
 import subprocess
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -39,7 +49,9 @@ import pytest
 from tests.support.speech import SAMPLE_RATE_HZ, write_wav
 
 SINK = "harken_test"
-TOOLS = ("pulseaudio", "pactl", "pacat", "paplay")
+SPEAKER = "harken_speaker"
+TOOLS = ("pulseaudio", "pactl", "pacat", "paplay", "parec")
+LOOPBACK_LATENCY_MS = 40
 
 
 @dataclass
@@ -114,10 +126,17 @@ def _reinit_portaudio() -> Any:
 
 @pytest.fixture(scope="session")
 def pulse_mic(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PulseMic]:
+    with pulse_session(tmp_path_factory.mktemp("pulse")) as mic:
+        yield mic
+
+
+@contextmanager
+def pulse_session(runtime: Path) -> Iterator[PulseMic]:
+    """The daemon behind ``pulse_mic``, for scripts (benchmarks) as well as fixtures;
+    raises pytest's skip exception, with the reason, when PulseAudio cannot run here."""
     missing = [tool for tool in TOOLS if shutil.which(tool) is None]
     if missing:
         pytest.skip(f"PulseAudio tools not installed: {', '.join(missing)}")
-    runtime = tmp_path_factory.mktemp("pulse")
     socket = runtime / "native"
     env = {
         "PULSE_RUNTIME_PATH": str(runtime),
@@ -187,3 +206,139 @@ def pulse_mic(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PulseMic]:
             _reinit_portaudio()  # forget the daemon's devices
         except Exception:  # PortAudio may be unusable after the daemon left; nothing to undo
             pass
+
+
+def coupling_percent(db: float) -> int:
+    """PulseAudio's software volume is cubic: ``percent = 100 · 10^(dB / 60)``."""
+    return round(100 * 10 ** (db / 60))
+
+
+@dataclass
+class Recording:
+    """What ``parec`` captured from a monitor; ``audio()`` stops it and returns 16 kHz float32."""
+
+    proc: subprocess.Popen[bytes]
+    path: Path
+
+    def audio(self) -> np.ndarray:
+        _stop(self.proc)
+        raw = self.path.read_bytes()
+        return np.frombuffer(raw[: len(raw) // 2 * 2], dtype="<i2").astype(np.float32) / 32768
+
+
+@dataclass
+class EchoRig:
+    mic: PulseMic
+    loopback_module: str
+    speaker: str = SPEAKER
+    _records: list[Recording] = field(default_factory=list)
+
+    @property
+    def env(self) -> dict[str, str]:
+        """Environment for a client that should play on the speaker (PULSE_SINK)."""
+        return {**self.mic.env, "PULSE_SINK": self.speaker}
+
+    def set_coupling_db(self, db: float) -> None:
+        """How loud the speaker is at the microphone (0 dB: as loud as played)."""
+        env = {**os.environ, **self.mic.env}
+        listing = _run(["pactl", "list", "sink-inputs"], env).stdout
+        ids = [
+            block.split("\n", 1)[0].strip()
+            for block in listing.split("Sink Input #")[1:]
+            if f"Owner Module: {self.loopback_module}\n" in block
+        ]
+        if not ids:
+            raise RuntimeError(f"the loopback has no sink input: {listing!r}")
+        done = _run(["pactl", "set-sink-input-volume", ids[0], f"{coupling_percent(db)}%"], env)
+        if done.returncode != 0:
+            raise RuntimeError(f"pactl set-sink-input-volume failed: {done.stderr.strip()}")
+
+    def record_speaker(self) -> Recording:
+        path = self.mic.runtime_dir / f"speaker-{len(self._records)}.raw"
+        handle = open(path, "wb")  # parec writes into it until stopped
+        proc = subprocess.Popen(
+            [
+                "parec",
+                f"--device={self.speaker}.monitor",
+                "--format=s16le",
+                f"--rate={SAMPLE_RATE_HZ}",
+                "--channels=1",
+                "--latency-msec=20",
+                "--raw",
+            ],
+            env={**os.environ, **self.mic.env},
+            stdout=handle,
+            stderr=subprocess.DEVNULL,
+        )
+        handle.close()
+        recording = Recording(proc, path)
+        self._records.append(recording)
+        return recording
+
+
+@pytest.fixture
+def echo_rig(pulse_mic: PulseMic) -> Iterator[EchoRig]:
+    with echo_rig_on(pulse_mic) as rig:
+        yield rig
+
+
+@contextmanager
+def echo_rig_on(pulse_mic: PulseMic) -> Iterator[EchoRig]:
+    """The speaker sink and the loopback behind ``echo_rig``, on a running daemon."""
+    env = {**os.environ, **pulse_mic.env}
+    loaded: list[str] = []
+    clock: subprocess.Popen[bytes] | None = None
+    noise: subprocess.Popen[bytes] | None = None
+    rig: EchoRig | None = None
+    try:
+        for args in (
+            [
+                "pactl",
+                "load-module",
+                "module-null-sink",
+                f"sink_name={SPEAKER}",
+                f"rate={SAMPLE_RATE_HZ}",
+                "channels=1",
+            ],
+            [
+                "pactl",
+                "load-module",
+                "module-loopback",
+                f"source={SPEAKER}.monitor",
+                f"sink={SINK}",
+                f"latency_msec={LOOPBACK_LATENCY_MS}",
+                "source_dont_move=true",
+                "sink_dont_move=true",
+            ],
+        ):
+            done = _run(args, env)
+            if done.returncode != 0:
+                pytest.skip(f"PulseAudio refused {' '.join(args)}: {done.stderr.strip()}")
+            loaded.append(done.stdout.strip())
+        noise = subprocess.Popen(  # a microphone's own noise (~−70 dBFS): never exact zeros
+            ["pacat", "--playback", f"--device={SINK}", "--raw", "--format=s16le"]
+            + [f"--rate={SAMPLE_RATE_HZ}", "--channels=1", "--latency-msec=20"]
+            + [f"--volume={round(65536 * coupling_percent(-66) / 100)}", "/dev/urandom"],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        clock = subprocess.Popen(  # keeps the speaker sink clocked, like the microphone's
+            ["pacat", "--playback", f"--device={SPEAKER}", "--raw", "--latency-msec=20"]
+            + ["/dev/zero"],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        rig = EchoRig(pulse_mic, loaded[1])
+        rig.set_coupling_db(0.0)
+        _reinit_portaudio()  # PortAudio lists devices once
+        yield rig
+    finally:
+        for proc in (clock, noise):
+            if proc is not None:
+                _stop(proc)
+        for rec in rig._records if rig is not None else []:
+            _stop(rec.proc)
+        for module in reversed(loaded):
+            _run(["pactl", "unload-module", module], env)

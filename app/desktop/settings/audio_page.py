@@ -51,6 +51,9 @@ class AudioPage(QWidget):
         for name in ("tiny.en", "base.en", "small.en", "distil-small.en"):
             self.whisper_model.addItem(name)
         self.speech_output = QCheckBox("&Speak replies aloud", self)
+        self.echo_cancellation = QCheckBox(
+            "Cancel the speakers' &echo (turn off with a headset)", self
+        )
         self.voice = QComboBox(self)
         self.voice.addItem("Joe (Piper, bundled)", "piper-joe")
         self.voice.addItem("System voice", "system")
@@ -78,6 +81,7 @@ class AudioPage(QWidget):
         )
         form.addRow("", named(self.speech_output, "Speak replies"))
         form.addRow("&Voice:", named(self.voice, "Voice"))
+        form.addRow("", named(self.echo_cancellation, "Echo cancellation"))
         layout = QVBoxLayout(self)
         layout.addLayout(form)
         layout.addWidget(mode)
@@ -124,6 +128,7 @@ class AudioPage(QWidget):
         self.turn_model.setEnabled(s.audio.adaptive_hangover)
         self.whisper_model.setEditText(s.audio.whisper_model)
         self.speech_output.setChecked(s.audio.speech_output)
+        self.echo_cancellation.setChecked(s.audio.echo_cancellation)
         self.voice.setCurrentIndex(max(0, self.voice.findData(s.audio.voice)))
 
     def read(self, s: Settings) -> None:
@@ -138,4 +143,5 @@ class AudioPage(QWidget):
         s.audio.hangover_min_ms, s.audio.hangover_max_ms = low, high
         s.audio.whisper_model = self.whisper_model.currentText().strip() or "bundled"
         s.audio.speech_output = self.speech_output.isChecked()
+        s.audio.echo_cancellation = self.echo_cancellation.isChecked()
         s.audio.voice = str(self.voice.currentData())
