@@ -21,7 +21,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="A desktop voice assistant you can talk over.",
         epilog="Environment: OPENAI_API_KEY, OPENAI_BASE_URL, ANTHROPIC_API_KEY, "
         "AZURE_OPENAI_API_KEY, AZURE_OPENAI_ENDPOINT, OPENAI_API_VERSION, HARKEN_PROVIDER, "
-        "HARKEN_BASE_URL, HARKEN_MODEL, HARKEN_LOCAL_MODEL override the settings file; flags "
+        "HARKEN_BASE_URL, HARKEN_MODEL, HARKEN_LOCAL_MODEL, HARKEN_STT_URL, HARKEN_STT_API_KEY "
+        "override the settings file; flags "
         "override both.",
     )
     p.add_argument("--version", action="version", version=f"harken {app_version()}")
@@ -60,6 +61,13 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--input-device", help="microphone name or index")
     g.add_argument("--output-device", help="speaker name or index")
     g.add_argument("--whisper-model", help="'bundled', a model directory, or a model name")
+    g.add_argument(
+        "--stt-url",
+        metavar="URL",
+        help="transcribe on this OpenAI-compatible server (base URL with /v1, e.g. "
+        "http://localhost:8000/v1); local Whisper covers for it when it fails",
+    )
+    g.add_argument("--stt-model", help="the transcription server's model (default whisper-1)")
     g = p.add_argument_group("provider")
     g.add_argument("--provider", choices=["openai", "anthropic", "azure", "local"])
     g.add_argument("--base-url", help="e.g. http://localhost:11434/v1 (OpenAI-compatible)")
@@ -85,6 +93,7 @@ def headless_options(args: argparse.Namespace) -> Any:
     from app.config.provider_config import ConfigError, check_usable, provider_config
     from app.config.secrets import SecretStore
     from app.config.settings import OverrideError, load_settings, resolve
+    from app.config.stt_config import stt_config
     from app.runtime.composition import RuntimeOptions
 
     loaded = load_settings()
@@ -95,10 +104,12 @@ def headless_options(args: argparse.Namespace) -> Any:
         resolved = resolve(loaded.settings, os.environ, overrides)
     except OverrideError as exc:
         raise ConfigError(str(exc)) from None
-    saved_key = SecretStore().get(resolved.settings.provider.preset)
+    secrets = SecretStore()
+    saved_key = secrets.get(resolved.settings.provider.preset)
     config = provider_config(resolved, saved_key, loaded.settings.provider.base_url)
     check_usable(resolved, config)
-    options = RuntimeOptions.from_settings(resolved.settings, config)
+    stt = stt_config(resolved.settings, secrets, os.environ)
+    options = RuntimeOptions.from_settings(resolved.settings, config, stt)
     options.hands_free = True  # headless input is always voice-activated
     options.speculation = not getattr(args, "no_speculation", False)
     return options

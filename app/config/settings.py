@@ -114,6 +114,16 @@ class AudioSettings:
 
 
 @dataclass
+class SttSettings:
+    """Speech recognition on this computer ("local") or on an OpenAI-compatible server."""
+
+    mode: str = "local"  # "local" | "server"
+    url: str = ""  # the server's base URL with /v1, e.g. http://localhost:8000/v1
+    model: str = "whisper-1"
+    timeout_ms: int = 5000  # no answer by then: local Whisper transcribes that utterance
+
+
+@dataclass
 class UiSettings:
     show_latency: bool = True
     close_to_tray: bool = True
@@ -146,6 +156,7 @@ class Settings:
     hotkey: HotkeySettings = field(default_factory=HotkeySettings)
     tools: ToolSettings = field(default_factory=ToolSettings)
     local: LocalSettings = field(default_factory=LocalSettings)
+    stt: SttSettings = field(default_factory=SttSettings)
 
 
 CHOICES: dict[str, tuple[str, ...]] = {
@@ -154,6 +165,7 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "audio.input_mode": ("push_to_talk", "hands_free"),
     "audio.voice": ("piper-joe", "system"),
     "ui.theme": ("system", "light", "dark"),
+    "stt.mode": ("local", "server"),
 }
 RANGES: dict[str, tuple[int, int]] = {
     "audio.hangover_ms": (100, 5000),
@@ -162,6 +174,7 @@ RANGES: dict[str, tuple[int, int]] = {
     "local.max_reply_tokens": (16, 32768),
     "audio.hangover_min_ms": (100, 5000),
     "audio.hangover_max_ms": (100, 5000),
+    "stt.timeout_ms": (500, 120000),
 }
 
 
@@ -301,6 +314,7 @@ ENV_VARS = (
     "AZURE_OPENAI_ENDPOINT",
     "OPENAI_API_VERSION",
     "HARKEN_LOCAL_MODEL",
+    "HARKEN_STT_URL",
 )
 # Flat command-line names → dotted setting paths ("provider" and "api_key" are special).
 FLAG_FIELDS = {
@@ -320,6 +334,8 @@ FLAG_FIELDS = {
     "chat_format": "local.chat_format",
     "context_length": "local.context_length",
     "threads": "local.threads",
+    "stt_url": "stt.url",
+    "stt_model": "stt.model",
 }
 
 
@@ -369,6 +385,7 @@ def resolve(
         ("HARKEN_MODEL", "provider.model"),
         ("OPENAI_API_VERSION" if kind == "azure" else None, "provider.api_version"),
         ("HARKEN_LOCAL_MODEL", "local.model_path"),
+        ("HARKEN_STT_URL", "stt.url"),
     ):
         if var and env.get(var):
             _set(s, path, env[var], var)
@@ -385,6 +402,9 @@ def resolve(
         touched.add(path)
     if s.provider.kind == "azure" and not s.provider.api_version:
         s.provider.api_version = AZURE_DEFAULT_API_VERSION
+    if "stt.url" in touched and s.stt.url.strip():  # a server URL given means "use it"
+        s.stt.mode = "server"
+        touched.add("stt.mode")
     return Resolved(s, key, key_source, frozenset(touched))
 
 

@@ -62,7 +62,9 @@ class DesktopSession:
             self.messages.append(f"{exc} Conversations will not be saved this time.")
             self.history = None
         self.bridge = ControllerBridge()
-        options = RuntimeOptions.from_settings(self.resolved.settings, self._provider_config())
+        options = RuntimeOptions.from_settings(
+            self.resolved.settings, self._provider_config(), self._stt_config()
+        )
         self.components = build_components(
             options,
             emit=self.bridge.publish,
@@ -79,6 +81,17 @@ class DesktopSession:
         key = self.secrets.get(preset_id)
         return provider_config(self.resolved, key, self.saved.provider.base_url)
 
+    def _stt_config(self) -> Any:
+        """The transcription server, or None; a bad URL is reported and local Whisper used."""
+        from app.config.provider_config import ConfigError
+        from app.config.stt_config import stt_config
+
+        try:
+            return stt_config(self.resolved.settings, self.secrets, os.environ)
+        except ConfigError as exc:
+            self.messages.append(f"{exc}. Speech is transcribed on this computer for now.")
+            return None
+
     def settings_saved(self, settings: Any) -> None:
         """Settings → Save: apply what changed without restarting."""
         from app.config.settings import OverrideError, resolve
@@ -90,9 +103,13 @@ class DesktopSession:
         except OverrideError:
             self.resolved = resolve(settings, os.environ, {})
         old = self.components.options
-        new = RuntimeOptions.from_settings(self.resolved.settings, self._provider_config())
+        new = RuntimeOptions.from_settings(
+            self.resolved.settings, self._provider_config(), self._stt_config()
+        )
         self.components.options = new
         self.components.reconfigure_provider(new.provider)
+        if new.stt != old.stt:
+            self.components.reconfigure_stt(new.stt)
         controller = self.components.controller
         controller.barge_in = new.barge_in
         controller.settings.system_prompt = new.system_prompt

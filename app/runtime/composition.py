@@ -22,15 +22,18 @@ from app.agent.live_transcription import LiveOptions, LiveTranscription
 from app.agent.tools import build_default_registry
 from app.config.logging_setup import register_secret
 from app.config.settings import Settings, tool_permissions
+from app.config.stt_config import SttConfig
 from app.runtime.local_model_host import LocalModelHost
 from app.version import user_agent
 from audio.capture import AudioSource
 from audio.file_source import FileSource
 from audio.microphone import MicrophoneSource
 from audio.playback import SpeechPlayer
+from audio.remote_transcriber import RemoteTranscriber
 from audio.segmenter import SpeechSegmenter
+from audio.server_stt import FallbackTranscriber
 from audio.speech_output import SpeechOutput
-from audio.transcriber import WhisperTranscriber
+from audio.transcriber import Transcriber, WhisperTranscriber
 from audio.tts import EspeakTts, PiperTts, Tts
 from audio.vad import SileroVad
 from providers import Provider, ProviderConfig, create_provider, new_http_client
@@ -64,9 +67,12 @@ class RuntimeOptions:
     input_device: str | int | None = None
     output_device: str | int | None = None
     permissions: frozenset[str] = frozenset()
+    stt: SttConfig | None = None  # a transcription server; None: local Whisper only
 
     @classmethod
-    def from_settings(cls, settings: Settings, provider: ProviderConfig) -> RuntimeOptions:
+    def from_settings(
+        cls, settings: Settings, provider: ProviderConfig, stt: SttConfig | None = None
+    ) -> RuntimeOptions:
         audio = settings.audio
         model = audio.whisper_model.strip()
         return cls(
@@ -84,6 +90,7 @@ class RuntimeOptions:
             input_device=_device(audio.input_device),
             output_device=_device(audio.output_device),
             permissions=tool_permissions(settings),
+            stt=stt,
         )
 
 
@@ -106,6 +113,9 @@ class Components:
     provider_config: ProviderConfig
     local_host: LocalModelHost
     stt_description: str = ""
+    # What transcribes final utterances: ``transcriber``, or a server with it as fallback.
+    stt: Transcriber | None = None
+    emit: Callable[[ev.Event], None] = lambda _event: None
     # Opens the microphone for the device in the options; MicrophoneSource(device) by default.
     microphone_factory: Callable[[str | int | None], AudioSource] = MicrophoneSource
 
@@ -120,7 +130,13 @@ class Components:
         starts loading here too, but is not waited for (see ``wait_local_model``)."""
         self.local_host.start()
         warnings: list[str] = []
-        self.stt_description = await self.transcriber.wait_loaded()
+        local = await self.transcriber.wait_loaded()
+        server = self.options.stt
+        self.stt_description = (
+            f"{server.describe()} (server; {local} on this computer for previews and fallback)"
+            if server is not None
+            else local
+        )
         if self.transcriber.load_warning:
             warnings.append(self.transcriber.load_warning)
         speech_warning = await self.speech.wait_loaded()
@@ -143,6 +159,21 @@ class Components:
         self.provider_config = config
         return provider
 
+    @property
+    def stt_engine(self) -> str:
+        """ "server" when final transcripts come from a transcription server, else "local"."""
+        return "server" if self.options.stt is not None else "local"
+
+    def reconfigure_stt(self, config: SttConfig | None) -> None:
+        """Settings → Audio → Speech recognition changed: applies from the next utterance."""
+        self.options.stt = config
+        self.stt = stt_transcriber(config, self.transcriber, self.client, self.emit)
+        self.controller.transcriber = self.stt
+        if self.pump.live is not None:
+            self.pump.live.speculative.final = self.stt if config is not None else None
+        if config is not None:
+            self.stt_description = f"{config.describe()} (server)"
+
     async def aclose(self) -> None:
         if self.pump.live is not None:
             self.pump.live.close()
@@ -163,6 +194,32 @@ def live_options(options: RuntimeOptions) -> LiveOptions:
     )
 
 
+def stt_transcriber(
+    config: SttConfig | None,
+    local: WhisperTranscriber,
+    client: Any,
+    emit: Callable[[ev.Event], None],
+) -> Transcriber:
+    """Local Whisper, or the server with local Whisper as its fallback (``audio.server_stt``)."""
+    if config is None:
+        return local
+    register_secret(config.api_key)
+    remote = RemoteTranscriber(
+        config.url,
+        api_key=config.api_key,
+        model=config.model,
+        client=client,
+        timeout_s=config.deadline_s,
+    )
+    return FallbackTranscriber(
+        remote,
+        local,
+        server_url=config.url,
+        deadline_s=config.deadline_s,
+        on_notice=lambda text: emit(ev.Status(text=text)),
+    )
+
+
 def build_components(
     options: RuntimeOptions,
     *,
@@ -180,6 +237,7 @@ def build_components(
     if transcriber is None:
         transcriber = WhisperTranscriber(options.whisper_model)
     transcriber.start_loading()
+    stt = stt_transcriber(options.stt, transcriber, client, emit)
     tts: Tts = EspeakTts() if options.voice == "system" else PiperTts()
     local_host = LocalModelHost(emit)
     holder: list[AgentController] = []
@@ -192,7 +250,7 @@ def build_components(
     controller = AgentController(
         provider=_provider(config, client, local_host),
         model=config.model,
-        transcriber=transcriber,
+        transcriber=stt,
         speech=speech,
         tools=build_default_registry(),
         emit=emit,
@@ -209,11 +267,15 @@ def build_components(
         emit=emit,
         options=live_options(options),
     )
+    if options.stt is not None:  # partials and pause passes stay local (audio.server_stt)
+        live.speculative.final = stt
     pump = InputPump(controller, segmenter, emit=emit, hands_free=options.hands_free, live=live)
     return Components(
         controller=controller,
         pump=pump,
         transcriber=transcriber,
+        stt=stt,
+        emit=emit,
         speech=speech,
         tts=tts,
         client=client,

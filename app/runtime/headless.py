@@ -70,7 +70,15 @@ async def _run(components: Components, args: Any, printer: JsonLinePrinter) -> i
         except (NotImplementedError, RuntimeError):
             pass
     probe = LoopLagProbe() if getattr(args, "loop_lag", False) else None
-    printer(ev.Ready(stt_model=components.stt_description, load_warnings=tuple(warnings)))
+    server = components.options.stt
+    printer(
+        ev.Ready(
+            stt_model=components.stt_description,
+            stt_engine=components.stt_engine,
+            stt_url=server.url if server is not None else "",
+            load_warnings=tuple(warnings),
+        )
+    )
     if probe is not None:
         probe.start()
     if args.say:
