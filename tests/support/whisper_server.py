@@ -1,7 +1,9 @@
 """A real ``faster-whisper-server`` (the dev extra) serving the bundled tiny.en, for tests.
 
 Started as its own process on a free port (``python -m faster_whisper_server
-MODEL_DIR --host 127.0.0.1 --port N``), offline, with uvicorn's access log
+--config FILE --host 127.0.0.1 --port N``; the config serves the bundled model
+as ``whisper-1`` with int8 weights and greedy decoding, as Harken runs it
+locally, so the two are compared fairly), offline, with uvicorn's access log
 read by a thread: readiness is the "Uvicorn running" line, and each served
 ``POST /v1/audio/transcriptions`` is counted, so a test can prove which
 utterances the server transcribed. The model loads on the first request, so
@@ -32,10 +34,21 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+CONFIG = """\
+models:
+  - name: whisper-1
+    path: {path}
+    model_options: {{compute_type: int8}}
+    transcribe_options: {{beam_size: 1, without_timestamps: true, condition_on_previous_text: false}}
+"""
+
+
 class WhisperServer:
-    def __init__(self, port: int) -> None:
+    def __init__(self, port: int, workdir: Path) -> None:
         from audio.model_resolution import bundled_model_path
 
+        config = workdir / f"whisper-server-{port}.yaml"
+        config.write_text(CONFIG.format(path=bundled_model_path()))
         self.port = port
         self.url = f"http://127.0.0.1:{port}/v1"
         self.lines: list[str] = []
@@ -83,6 +96,15 @@ class WhisperServer:
         with self._changed:
             return sum(POST in line for line in self.lines)
 
+    def wait_transcriptions(self, count: int, timeout_s: float = 10.0) -> int:
+        """Wait until at least ``count`` requests are in the log (it is written just after
+        the answer); returns the number logged then. A hang bound, not a figure."""
+        with self._changed:
+            self._changed.wait_for(
+                lambda: sum(POST in line for line in self.lines) >= count, timeout_s
+            )
+            return sum(POST in line for line in self.lines)
+
     def warm_up(self) -> str:
         """Transcribe the bundled sample once (the server loads its model on first use)."""
         with SAMPLE.open("rb") as fh:
@@ -104,15 +126,18 @@ class WhisperServer:
                 self.proc.kill()
                 self.proc.wait()
         self._reader.join(timeout=5)
+        if self.proc.stdout is not None:
+            self.proc.stdout.close()
 
 
 @contextlib.contextmanager
-def running_whisper_server() -> Iterator[WhisperServer]:
-    """A started, warmed-up server; stopped on exit."""
-    server = WhisperServer(free_port())
+def running_whisper_server(workdir: Path) -> Iterator[WhisperServer]:
+    """A started, warmed-up server (its config file goes in ``workdir``); stopped on exit."""
+    server = WhisperServer(free_port(), workdir)
     try:
         server.wait_ready()
         server.warm_up()
+        server.wait_transcriptions(1)
         yield server
     finally:
         server.stop()

@@ -1,0 +1,165 @@
+"""End to end: ``harken --headless --stt-url`` against the real faster-whisper-server.
+
+The server (``tests.support.whisper_server``) serves the bundled tiny.en on a
+free port and its access log counts the utterances it transcribed; the LLM is
+the scripted SSE server; the input is espeak speech read as a microphone in
+real time. Through the CLI, so the flags, the settings and the composition
+root are the ones a user runs.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from app.config.settings import Settings, save_settings
+from tests.support.speech import SpeechLibrary, silence, write_wav
+from tests.support.sse_server import ScriptedServer, Stall, openai_stream, sse_reply
+from tests.support.whisper_server import WhisperServer, running_whisper_server
+from tests.test_headless_e2e import of, position, run_headless
+
+ROOT = Path(__file__).resolve().parent.parent
+FALLBACK = "transcribed on this computer instead"
+
+
+@pytest.fixture(scope="module")
+def whisper_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WhisperServer]:
+    with running_whisper_server(tmp_path_factory.mktemp("fws")) as server:
+        yield server
+
+
+@pytest.fixture
+def patient() -> None:
+    """A generous server deadline: this machine is shared, and a slow answer is not the
+    point of these tests (tests/test_server_stt.py covers the deadline)."""
+    settings = Settings()
+    settings.stt.timeout_ms = 60_000
+    save_settings(settings)
+
+
+def llm(server: ScriptedServer) -> tuple[str, ...]:
+    return ("--no-tts", "--base-url", server.base_url("openai"), "--model", "m",
+            "--api-key", "sk-local")  # fmt: skip
+
+
+def test_a_voice_turn_in_headless_mode_is_transcribed_by_the_server(
+    speech: SpeechLibrary,
+    server: ScriptedServer,
+    whisper_server: WhisperServer,
+    tmp_path: Path,
+    patient: None,
+) -> None:
+    audio = np.concatenate([silence(0.4), speech.say("What is the capital of France?"), silence(1)])
+    path = write_wav(tmp_path / "one.wav", audio)
+    server.add(sse_reply(openai_stream(["Paris."])))
+    before = whisper_server.transcriptions
+    code, events, stderr = run_headless(
+        "--input", str(path), "--stt-url", whisper_server.url, *llm(server)
+    )
+    assert code == 0, stderr
+    ready = events[0]
+    assert ready["type"] == "ready" and ready["stt_engine"] == "server"
+    assert ready["stt_url"] == whisper_server.url and whisper_server.url in ready["stt_model"]
+    (transcript,) = of(events, "transcript")
+    assert "france" in transcript["text"].lower()
+    assert whisper_server.wait_transcriptions(before + 1) - before == 1
+    assert not [e for e in of(events, "status") if FALLBACK in e["text"]]
+    assert "france" in server.requests[0].json()["messages"][-1]["content"].lower()
+
+
+def test_barge_in_with_remote_transcription_transcript_first_one_close_no_retry(
+    speech: SpeechLibrary,
+    server: ScriptedServer,
+    whisper_server: WhisperServer,
+    tmp_path: Path,
+    patient: None,
+) -> None:
+    first = speech.say("Tell me a long story about a dragon.")
+    second = speech.say("Stop. What is the capital of France?")
+    audio = np.concatenate([silence(0.5), first, silence(1.6), second, silence(1.2)])
+    path = write_wav(tmp_path / "two.wav", audio)
+    story = [f"Once upon a time {i}. " for i in range(3)]
+    server.add(
+        sse_reply(openai_stream(story, delay_s=0.05, done=False)[:4] + [Stall()]),
+        sse_reply(openai_stream(["Paris."], delay_s=0.02)),
+    )
+    before = whisper_server.transcriptions
+    code, events, stderr = run_headless(
+        "--input", str(path), "--realtime", "--stt-url", whisper_server.url, *llm(server)
+    )
+    assert code == 0, stderr
+    transcripts = of(events, "transcript")
+    assert len(transcripts) == 2, [e["type"] for e in events]
+    assert "dragon" in transcripts[0]["text"].lower()
+    assert "capital" in transcripts[1]["text"].lower()
+    t1, t2 = transcripts[0]["turn_id"], transcripts[1]["turn_id"]
+    i_echo = position(events, "transcript", turn_id=t2)
+    i_cut = position(events, "turn_interrupted", turn_id=t1, by=t2)
+    i_new = position(events, "turn_started", turn_id=t2)
+    assert i_echo < i_cut < i_new  # transcribed first, then echoed, then interrupted
+    assert of(events, "turn_failed") == []
+    server.wait_for_disconnect(timeout_s=2.0, index=0)  # the old stream was closed
+    assert len(server.requests) == 2  # and not retried
+    assert whisper_server.wait_transcriptions(before + 2) - before == 2  # both from the server
+    assert not [e for e in of(events, "status") if FALLBACK in e["text"]]
+
+
+def test_the_server_going_down_mid_session_falls_back_to_local_whisper_with_a_message(
+    speech: SpeechLibrary, server: ScriptedServer, tmp_path: Path, patient: None
+) -> None:
+    first = speech.say("What is the capital of France?")
+    second = speech.say("Please set a timer for ten minutes.")
+    audio = np.concatenate([silence(0.4), first, silence(6.0), second, silence(1.2)])
+    path = write_wav(tmp_path / "two.wav", audio)
+    server.add(sse_reply(openai_stream(["Paris."])), sse_reply(openai_stream(["Done."])))
+    events: list[dict[str, Any]] = []
+    with running_whisper_server(tmp_path) as whisper_server:
+        before = whisper_server.transcriptions  # the warm-up
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "app.cli",
+                "--headless",
+                "--input",
+                str(path),
+                "--realtime",
+                "--stt-url",
+                whisper_server.url,
+                *llm(server),
+            ],  # fmt: skip
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            assert proc.stdout is not None
+            for line in proc.stdout:
+                events.append(json.loads(line))
+                if events[-1]["type"] == "transcript":
+                    break  # the first utterance is in: take the server down
+        except BaseException:
+            proc.kill()
+            proc.communicate()
+            raise
+        whisper_server.wait_transcriptions(before + 1)
+    served = whisper_server.transcriptions - before  # all of its log, read to the end
+    out, stderr = proc.communicate(timeout=60)
+    events += [json.loads(line) for line in out.splitlines() if line.strip()]
+    assert proc.returncode == 0, stderr
+    transcripts = of(events, "transcript")
+    assert len(transcripts) == 2, [e["type"] for e in events]
+    assert "france" in transcripts[0]["text"].lower() and served == 1
+    assert "timer" in transcripts[1]["text"].lower()  # no utterance lost
+    (notice,) = [e for e in of(events, "status") if FALLBACK in e["text"]]
+    assert whisper_server.url in notice["text"]
+    assert position(events, "speech_ended") < events.index(notice) < events.index(transcripts[1])
+    assert "timer" in server.requests[1].json()["messages"][-1]["content"].lower()
