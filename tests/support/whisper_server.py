@@ -39,7 +39,8 @@ models:
   - name: whisper-1
     path: {path}
     model_options: {{compute_type: int8}}
-    transcribe_options: {{beam_size: 1, without_timestamps: true, condition_on_previous_text: false}}
+    transcribe_options:
+      {{beam_size: 1, without_timestamps: true, condition_on_previous_text: false}}
 """
 
 
