@@ -115,6 +115,21 @@ def headless_options(args: argparse.Namespace) -> Any:
     return options
 
 
+def configured_stt(args: argparse.Namespace) -> Any:
+    """The transcription server in effect (settings < environment < flags), or None."""
+    from app.config.overrides import flag_overrides
+    from app.config.provider_config import ConfigError
+    from app.config.secrets import SecretStore
+    from app.config.settings import OverrideError, load_settings, resolve
+    from app.config.stt_config import stt_config
+
+    try:
+        resolved = resolve(load_settings().settings, os.environ, flag_overrides(args))
+    except OverrideError as exc:
+        raise ConfigError(str(exc)) from None
+    return stt_config(resolved.settings, SecretStore(), os.environ)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -127,9 +142,14 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.self_test:
         setup_logging(verbose=args.verbose)
+        from app.config.provider_config import ConfigError
         from app.selftest.runner import main as self_test
 
-        return self_test()
+        try:
+            stt = configured_stt(args)
+        except ConfigError as exc:
+            parser.exit(2, f"harken: {exc}\n")
+        return self_test(stt=stt)
     if args.headless:
         if args.input and not Path(args.input).is_file():
             parser.exit(2, f"harken: --input: no such file: {args.input}\n")

@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.agent import events as ev
-from app.config.settings import ProviderSettings, Settings, preset, save_settings
+from app.config.settings import ProviderSettings, Settings, SttSettings, preset, save_settings
 from app.desktop.controls.key_router import KeyRouter
 from app.desktop.controls.level_meter import LevelMeter
 from app.desktop.controls.message_box import MessageBox
@@ -351,9 +351,12 @@ class MainWindow(QMainWindow):
         offer = self._offers[index]
         settings = copy.deepcopy(self.settings)
         model = offer.models[0] if offer.models else preset(offer.preset).default_model
-        settings.provider = ProviderSettings(
-            preset=offer.preset, kind=offer.kind, base_url=offer.base_url, model=model
-        )
+        if offer.kind == "stt":  # a transcription server: speech recognition, not replies
+            settings.stt = SttSettings(mode="server", url=offer.base_url, model=model)
+        else:
+            settings.provider = ProviderSettings(
+                preset=offer.preset, kind=offer.kind, base_url=offer.base_url, model=model
+            )
         self.settings_saved(settings)
         self.show_status(f"Now using {offer.label}.", timeout_ms=6000)
 
