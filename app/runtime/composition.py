@@ -116,6 +116,7 @@ class Components:
     # What transcribes final utterances: ``transcriber``, or a server with it as fallback.
     stt: Transcriber | None = None
     emit: Callable[[ev.Event], None] = lambda _event: None
+    local_description: str = "local Whisper"
     # Opens the microphone for the device in the options; MicrophoneSource(device) by default.
     microphone_factory: Callable[[str | int | None], AudioSource] = MicrophoneSource
 
@@ -130,13 +131,8 @@ class Components:
         starts loading here too, but is not waited for (see ``wait_local_model``)."""
         self.local_host.start()
         warnings: list[str] = []
-        local = await self.transcriber.wait_loaded()
-        server = self.options.stt
-        self.stt_description = (
-            f"{server.describe()} (server; {local} on this computer for previews and fallback)"
-            if server is not None
-            else local
-        )
+        self.local_description = await self.transcriber.wait_loaded()
+        self.stt_description = self._describe_stt()
         if self.transcriber.load_warning:
             warnings.append(self.transcriber.load_warning)
         speech_warning = await self.speech.wait_loaded()
@@ -171,8 +167,13 @@ class Components:
         self.controller.transcriber = self.stt
         if self.pump.live is not None:
             self.pump.live.speculative.final = self.stt if config is not None else None
-        if config is not None:
-            self.stt_description = f"{config.describe()} (server)"
+        self.stt_description = self._describe_stt()
+
+    def _describe_stt(self) -> str:
+        server, local = self.options.stt, self.local_description
+        if server is None:
+            return local
+        return f"{server.describe()} (server; {local} on this computer for previews and fallback)"
 
     async def aclose(self) -> None:
         if self.pump.live is not None:

@@ -108,6 +108,7 @@ class SettingsDialog(QDialog):
         a.whisper_model.setEditText(s.audio.whisper_model)
         a.speech_output.setChecked(s.audio.speech_output)
         a.voice.setCurrentIndex(max(0, a.voice.findData(s.audio.voice)))
+        a.stt.fill(s.stt, self.secrets)
         g = self.general
         g.theme.setCurrentIndex(max(0, g.theme.findData(s.ui.theme)))
         g.show_latency.setChecked(s.ui.show_latency)
@@ -146,6 +147,7 @@ class SettingsDialog(QDialog):
         s.audio.whisper_model = a.whisper_model.currentText().strip() or "bundled"
         s.audio.speech_output = a.speech_output.isChecked()
         s.audio.voice = str(a.voice.currentData())
+        a.stt.read(s.stt)
         g = self.general
         s.ui.theme = str(g.theme.currentData())
         s.ui.show_latency = g.show_latency.isChecked()
@@ -164,6 +166,7 @@ class SettingsDialog(QDialog):
             for preset_id, key in self._keys.items():
                 if key != (self.secrets.get(preset_id) or ""):
                     self.key_message = self.secrets.set(preset_id, key) or self.key_message
+            self.key_message = self.audio.stt.save_key() or self.key_message
         self.saved.emit(settings)
         self.accept()
 
@@ -264,3 +267,4 @@ class SettingsDialog(QDialog):
     def _cancel_probes(self) -> None:
         for task in list(self._tasks):
             task.cancel()
+        self.audio.stt.cancel_test()

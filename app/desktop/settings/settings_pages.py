@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 from app.config.audio_devices import Device
 from app.config.settings import PRESETS, RANGES
 from app.desktop.settings.local_model_page import LocalModelGroup
+from app.desktop.settings.stt_group import SpeechRecognitionGroup
 
 PRESET_NOTES = {
     "openai": "OpenAI's API. Get a key at platform.openai.com → API keys.",
@@ -190,9 +191,11 @@ class AudioPage(QWidget):
         )
         form.addRow("", _named(self.speech_output, "Speak replies"))
         form.addRow("&Voice:", _named(self.voice, "Voice"))
+        self.stt = SpeechRecognitionGroup(self)
         layout = QVBoxLayout(self)
         layout.addLayout(form)
         layout.addWidget(mode)
+        layout.addWidget(self.stt)
         layout.addStretch(1)
 
     def _ms_box(self, setting: str) -> QSpinBox:
