@@ -10,6 +10,7 @@ root are the ones a user runs.
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -18,11 +19,20 @@ from typing import Any
 
 import numpy as np
 import pytest
+from pytestqt.qtbot import QtBot
 
+from app.config.first_run import TRANSCRIPTION_SERVERS, Offer, detect
+from app.config.secrets import SecretStore
 from app.config.settings import Settings, save_settings
+from app.config.stt_config import SttConfig
+from app.desktop.settings.stt_group import SpeechRecognitionGroup
+from app.desktop.window.main_window import MainWindow
+from app.selftest.runner import run_self_test
+from app.selftest.stt_server import stt_server_check
+from tests.support.scripted_bridge import ScriptedBridge
 from tests.support.speech import SpeechLibrary, silence, write_wav
 from tests.support.sse_server import ScriptedServer, Stall, openai_stream, sse_reply
-from tests.support.whisper_server import WhisperServer, running_whisper_server
+from tests.support.whisper_server import WhisperServer, free_port, running_whisper_server
 from tests.test_headless_e2e import of, position, run_headless
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -163,3 +173,64 @@ def test_the_server_going_down_mid_session_falls_back_to_local_whisper_with_a_me
     assert whisper_server.url in notice["text"]
     assert position(events, "speech_ended") < events.index(notice) < events.index(transcripts[1])
     assert "timer" in server.requests[1].json()["messages"][-1]["content"].lower()
+
+
+def test_settings_test_button_transcribes_the_sample_on_the_server_off_the_gui_thread(
+    qtbot: QtBot, whisper_server: WhisperServer
+) -> None:
+    group = SpeechRecognitionGroup()
+    qtbot.addWidget(group)
+    group.fill(Settings().stt, SecretStore())
+    assert not group.test.isEnabled()  # "On this computer": nothing to test
+    group.server.setChecked(True)
+    group.url.setText(whisper_server.url)
+    with qtbot.waitSignal(group.tested, timeout=60_000):
+        group.test.click()
+        assert not group.test.isEnabled() and "Transcribing" in group.result.text()
+    text = group.result.text()
+    assert text.startswith("✓ “Please turn on the kitchen lights"), text
+    assert re.search(r"in \d+\.\d\d s$", text), text
+    assert group.test.isEnabled()
+
+    group.url.setText(f"http://127.0.0.1:{free_port()}/v1")
+    with qtbot.waitSignal(group.tested, timeout=30_000):
+        group.test.click()
+    assert group.result.text().startswith("✗ The transcription server is unreachable")
+
+
+async def test_first_run_offers_a_transcription_server_on_its_port(
+    whisper_server: WhisperServer,
+) -> None:
+    dead = f"http://127.0.0.1:{free_port()}/v1"
+    offers = await detect(
+        {}, local_servers={}, transcription_servers=[dead, whisper_server.url], timeout_s=5
+    )
+    (offer,) = offers
+    assert (offer.kind, offer.base_url, offer.models) == ("stt", whisper_server.url, ("whisper-1",))
+    assert "transcription server" in offer.label
+    assert TRANSCRIPTION_SERVERS == ("http://localhost:8000/v1",)  # its usual port
+
+
+def test_first_run_use_it_switches_speech_recognition_to_the_server(qtbot: QtBot) -> None:
+    chosen: list[Settings] = []
+    window = MainWindow(ScriptedBridge(), Settings(), on_settings_saved=chosen.append)
+    qtbot.addWidget(window)
+    offer = Offer("", "a transcription server at localhost:8000", "stt", "http://x:8000/v1",
+                  ("whisper-1",))  # fmt: skip
+    window.show_offers([offer])
+    window.use_offer(0)
+    (settings,) = chosen
+    assert (settings.stt.mode, settings.stt.url) == ("server", "http://x:8000/v1")
+    assert settings.provider == Settings().provider  # the reply provider is untouched
+
+
+async def test_self_test_checks_the_configured_server(whisper_server: WhisperServer) -> None:
+    good = SttConfig(whisper_server.url, "whisper-1")
+    dead = SttConfig(f"http://127.0.0.1:{free_port()}/v1", "whisper-1")
+    report = await run_self_test(
+        [("server", stt_server_check(good)), ("dead server", stt_server_check(dead))]
+    )
+    ok, failed = report.results
+    assert ok.ok and "kitchen lights" in ok.detail and whisper_server.url in ok.detail
+    assert not failed.ok and "unreachable" in failed.detail
+    assert "Settings → Audio → Speech recognition" in failed.detail
