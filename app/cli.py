@@ -89,10 +89,11 @@ def headless_options(args: argparse.Namespace) -> Any:
     """Settings file < environment < flags → RuntimeOptions. Raises ConfigError."""
     import os
 
+    from app.config.overlay import OverrideError, resolve
     from app.config.overrides import flag_overrides
     from app.config.provider_config import ConfigError, check_usable, provider_config
     from app.config.secrets import SecretStore
-    from app.config.settings import OverrideError, load_settings, resolve
+    from app.config.settings import load_settings, saved_base_urls
     from app.config.stt_config import stt_config
     from app.runtime.composition import RuntimeOptions
 
@@ -104,9 +105,9 @@ def headless_options(args: argparse.Namespace) -> Any:
         resolved = resolve(loaded.settings, os.environ, overrides)
     except OverrideError as exc:
         raise ConfigError(str(exc)) from None
-    secrets = SecretStore()
-    saved_key = secrets.get(resolved.settings.provider.preset)
-    config = provider_config(resolved, saved_key, loaded.settings.provider.base_url)
+    secrets = SecretStore(saved_base_urls=saved_base_urls(loaded.settings))
+    p = resolved.settings.provider
+    config = provider_config(resolved, secrets.get(p.preset, p.base_url))
     check_usable(resolved, config)
     stt = stt_config(resolved.settings, secrets, os.environ)
     options = RuntimeOptions.from_settings(resolved.settings, config, stt)
@@ -117,10 +118,11 @@ def headless_options(args: argparse.Namespace) -> Any:
 
 def configured_stt(args: argparse.Namespace) -> Any:
     """The transcription server in effect (settings < environment < flags), or None."""
+    from app.config.overlay import OverrideError, resolve
     from app.config.overrides import flag_overrides
     from app.config.provider_config import ConfigError
     from app.config.secrets import SecretStore
-    from app.config.settings import OverrideError, load_settings, resolve
+    from app.config.settings import load_settings
     from app.config.stt_config import stt_config
 
     try:

@@ -35,8 +35,9 @@ utterance, so transcription can start before the hangover is over:
 A pause that ends the utterance is followed by ``SpeechEnded`` whose
 ``end_s`` equals the pause's ``end_s``; a resume in between changes it.
 The hangover of the current pause can be changed while it runs
-(``set_pause_hangover``, e.g. from the words heard so far) and ``poll()``
-ends the utterance at once when the new hangover has already passed.
+(``set_pause_hangover``, e.g. from the words heard so far); when the new
+hangover has already passed, the next block fed ends the utterance. Events
+come only out of ``feed``/``flush``: one entry point for every end.
 """
 
 from __future__ import annotations
@@ -196,13 +197,6 @@ class SpeechSegmenter:
     def pause_pending(self) -> bool:
         """True while a pause runs that may still become the end."""
         return self._onset is not None and self._end is not None
-
-    def poll(self) -> list[SegmentEvent]:
-        """End the utterance now if the current pause already lasted its hangover."""
-        events: list[SegmentEvent] = []
-        if self._end is not None and self._onset is not None and self._pause_due():
-            self._finish(self._end, events)
-        return events
 
     def _pause_due(self) -> bool:
         assert self._end is not None

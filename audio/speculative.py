@@ -183,6 +183,11 @@ class SpeculativeTranscriber:
         self._idle.set()
 
     @property
+    def current_utterance(self) -> int | None:
+        """The utterance being spoken (from ``started`` to ``ended``/``discarded``), or None."""
+        return self._utterance
+
+    @property
     def busy(self) -> bool:
         """True while any pass is queued or running on the worker."""
         return bool(self._in_flight)

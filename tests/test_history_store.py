@@ -10,6 +10,7 @@ import pytest
 
 from app.runtime.history_store import HistoryError, HistoryStore, auto_title, default_path
 from providers.events import AssistantMessage, ToolCall, ToolResultMessage, UserMessage
+from tests.support.small_fs import remount_read_only, tmpfs
 
 
 @dataclass(frozen=True)
@@ -102,8 +103,39 @@ def test_auto_title_is_short_and_single_line() -> None:
     assert title.startswith("Please explain in detail how the transformer attention")
 
 
-def test_unreadable_database_is_a_clear_error(tmp_path: Path) -> None:
+def test_a_file_that_is_not_a_database_is_moved_aside_and_a_fresh_one_started(
+    tmp_path: Path,
+) -> None:
     bad = tmp_path / "history.sqlite3"
-    bad.write_bytes(b"this is not a database" * 100)
-    with pytest.raises(HistoryError, match="Move the file away"):
-        HistoryStore(bad)
+    junk = b"this is not a database" * 100
+    bad.write_bytes(junk)
+    store = HistoryStore(bad)
+    (aside,) = tmp_path.glob("history.sqlite3.corrupt-*")
+    assert aside.read_bytes() == junk  # kept, untouched
+    assert store.notice is not None and str(aside) in store.notice
+    assert "started a fresh one" in store.notice
+    conversation = store.create_conversation()
+    store.add_message(conversation, UserMessage("hello again"))
+    store.close()
+    assert HistoryStore(bad).load_messages(conversation) == [UserMessage("hello again")]
+
+
+def test_a_read_only_history_says_to_make_it_writable(tmp_path: Path) -> None:
+    """A history on a read-only file system is not "damaged": nothing is moved, and the
+    message says to make it writable (before, it said to move the file away)."""
+    with tmpfs(tmp_path / "ro") as folder:
+        path = folder / "history.sqlite3"
+        store = HistoryStore(path)
+        store.add_message(store.create_conversation(), UserMessage("kept"))
+        store.close()
+        remount_read_only(folder)
+        with pytest.raises(HistoryError, match="writable") as raised:
+            HistoryStore(path)
+        assert "Move" not in str(raised.value)
+        assert path.exists() and not list(folder.glob("*.corrupt-*"))  # nothing moved
+
+
+def test_a_data_folder_that_is_a_file_is_a_clear_error(private_dirs: Path) -> None:
+    (private_dirs / "data" / "harken").write_text("not a folder")
+    with pytest.raises(HistoryError, match="not a folder"):
+        HistoryStore()

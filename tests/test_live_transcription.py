@@ -149,7 +149,7 @@ async def test_the_words_at_the_pause_set_its_hangover(
     await client.aclose()  # type: ignore[attr-defined]
 
 
-async def test_a_pause_already_long_enough_ends_as_soon_as_its_words_are_known(
+async def test_a_pause_already_long_enough_ends_on_the_next_block_once_its_words_are_known(
     server: ScriptedServer, whisper: WhisperTranscriber, quiet: object, speech: SpeechLibrary
 ) -> None:
     pump, live, log, client = wire(server, whisper, quiet)
@@ -160,7 +160,10 @@ async def test_a_pause_already_long_enough_ends_as_soon_as_its_words_are_known(
         pump.feed(audio[at : at + BLOCK])
         at += BLOCK
     assert not log.of(ev.SpeechEnded)
-    await log.wait_for(ev.SpeechEnded, timeout_s=60)  # no more audio needed
+    await asyncio.wait_for(live.speculative.wait_idle(), 60)  # the pause's words are known
+    assert live.segmenter.effective_hangover_s < 0.5 and not log.of(ev.SpeechEnded)
+    pump.feed(audio[at : at + BLOCK])  # one way in: the next block (32 ms) ends it
+    assert log.of(ev.SpeechEnded)
     transcript = await log.wait_for(ev.Transcript, timeout_s=60)
     assert "capital" in transcript.text.lower()
     await pump.controller.close()

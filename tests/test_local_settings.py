@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 
 from app.cli import build_parser, headless_options
+from app.config.overlay import resolve
 from app.config.provider_config import ConfigError, check_usable, provider_config
-from app.config.settings import Settings, load_settings, resolve, save_settings
+from app.config.settings import Settings, load_settings, save_settings
 from providers import INSTALL_COMMAND
 
 

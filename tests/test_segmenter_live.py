@@ -87,7 +87,7 @@ def test_progress_every_second_of_speech_with_the_audio_so_far(
     assert np.all(gaps >= 0.99)
 
 
-def test_a_pause_hangover_ends_the_utterance_sooner_and_poll_ends_it_at_once(
+def test_a_pause_hangover_ends_the_utterance_sooner_and_the_next_block_ends_it(
     vad: SileroVad, speech: SpeechLibrary
 ) -> None:
     comp = compose(0.5, speech.say("What is the capital of France?"), 1.5)
@@ -100,9 +100,8 @@ def test_a_pause_hangover_ends_the_utterance_sooner_and_poll_ends_it_at_once(
     events = feed(seg, comp.audio[:stop_at])
     assert not of(events, SpeechEnded) and seg.pause_pending
     assert seg.pause_end_s == of(events, SpeechPaused)[-1].end_s
-    assert seg.poll() == []  # 0.5 s have not passed yet
-    seg.set_pause_hangover(0.2)  # the words say the sentence is over
-    (ended,) = seg.poll()
+    seg.set_pause_hangover(0.2)  # the words say the sentence is over: 0.35 s have passed
+    (ended,) = seg.feed(comp.audio[stop_at : stop_at + BLOCK])  # ended by the next block
     assert isinstance(ended, SpeechEnded) and not seg.in_speech
     seg.set_pause_hangover(0.2)  # no pause pending: ignored
     assert seg.effective_hangover_s == 0.5

@@ -9,15 +9,9 @@ from pathlib import Path
 import pytest
 
 from app.config import paths
-from app.config.settings import (
-    AZURE_DEFAULT_API_VERSION,
-    OverrideError,
-    Settings,
-    load_settings,
-    resolve,
-    save_settings,
-    settings_path,
-)
+from app.config.overlay import OverrideError, resolve
+from app.config.presets import AZURE_DEFAULT_API_VERSION
+from app.config.settings import Settings, load_settings, save_settings, settings_path
 
 
 def test_paths_follow_xdg(private_dirs: Path) -> None:
@@ -211,3 +205,26 @@ def test_adaptive_end_of_speech_settings_and_the_fixed_hangover_flag() -> None:
     fixed = resolve(loaded.settings, {}, {"adaptive_hangover": False})
     assert fixed.settings.audio.adaptive_hangover is False
     assert "audio.adaptive_hangover" in fixed.overridden
+
+
+def test_a_utf8_byte_order_mark_is_read_fine() -> None:
+    """Notepad and some editors save UTF-8 with a BOM: that is still the user's settings."""
+    settings_path().write_bytes(b"\xef\xbb\xbf[audio]\nhangover_ms = 900\n")
+    result = load_settings()
+    assert result.settings.audio.hangover_ms == 900
+    assert result.messages == () and result.moved_to is None
+    assert settings_path().exists()  # not moved aside as corrupt
+
+
+def test_a_config_folder_that_is_a_file_gives_defaults_and_a_message(
+    private_dirs: Path,
+) -> None:
+    folder = private_dirs / "config" / "harken"
+    folder.write_text("not a folder")
+    result = load_settings()
+    assert result.settings == Settings()
+    (message,) = result.messages
+    assert str(folder) in message and "not a folder" in message
+    with pytest.raises(OSError):
+        save_settings(Settings())  # the window reports this as "Could not save settings: …"
+    assert folder.read_text() == "not a folder"  # nothing of the user's was touched

@@ -18,7 +18,7 @@ from app.config.overrides import flag_overrides
 from app.config.provider_config import ConfigError
 from app.config.secrets import SecretStore
 from app.config.settings import Settings, load_settings, resolve, save_settings
-from app.config.stt_config import KEY_ENV, SttConfig, stt_config, stt_key_name
+from app.config.stt_config import KEY_ENV, KEY_PRESET, SttConfig, stt_config
 from app.runtime.composition import RuntimeOptions, build_components
 from audio.server_stt import FallbackTranscriber
 from audio.transcriber import WhisperTranscriber
@@ -62,7 +62,7 @@ def test_flag_and_environment_turn_the_server_on_for_this_run_only() -> None:
 
 def test_a_stored_key_is_sent_only_to_the_url_it_was_saved_for() -> None:
     secrets = SecretStore()
-    secrets.set(stt_key_name("http://GPU-box:8000/v1/"), "sk-gpu")
+    secrets.set(KEY_PRESET, "http://GPU-box:8000/v1/", "sk-gpu")
     assert keyring.get_password("harken", "stt http://gpu-box:8000/v1") == "sk-gpu"
     settings = Settings()
     settings.stt.mode, settings.stt.url = "server", "http://gpu-box:8000/v1"

@@ -147,3 +147,59 @@ def test_first_run_with_nothing_found_says_what_to_do(qtbot: QtBot) -> None:
         if desktop.window.settings_dialog is not None:
             desktop.window.settings_dialog.close()
         desktop.close()
+
+
+def test_a_plaintext_keyring_is_refused_and_the_window_says_the_key_is_for_this_session(
+    qtbot: QtBot,
+) -> None:
+    file_backend = pytest.importorskip(
+        "keyrings.alt.file", reason="keyrings.alt is not installed: nothing plain to refuse"
+    )
+    app = QApplication.instance()
+    assert isinstance(app, QApplication)
+    secrets = SecretStore(backend=file_backend.PlaintextKeyring())
+    assert secrets.get("openai", "https://api.openai.com/v1") is None  # what start-up asks
+    desktop = build_desktop(
+        app,
+        ScriptedBridge(),
+        Settings(),
+        secrets=secrets,
+        earcons=EarconPlayer(sounddevice=SilentSoundDevice()),
+    )
+    qtbot.addWidget(desktop.window)
+    try:
+        text = desktop.window.view.toPlainText()
+        assert "would store the API key unencrypted" in text
+        assert "only until it quits" in text
+    finally:
+        desktop.close()
+
+
+def test_the_earcons_follow_an_output_device_flag_that_is_never_saved(qtbot: QtBot) -> None:
+    """The window holds the saved settings; what this run overrides is laid over them."""
+    app = QApplication.instance()
+    assert isinstance(app, QApplication)
+
+    def effective(s: Settings) -> Settings:
+        import copy
+
+        s = copy.deepcopy(s)
+        s.audio.output_device = "Flag Speaker"
+        return s
+
+    desktop = build_desktop(
+        app,
+        ScriptedBridge(),
+        Settings(),
+        earcons=EarconPlayer(sounddevice=SilentSoundDevice()),
+        overridden=frozenset({"audio.output_device"}),
+        effective=effective,
+    )
+    qtbot.addWidget(desktop.window)
+    try:
+        desktop.window.toggle_latency()
+        assert load_settings().settings.audio.output_device == ""  # the flag was not saved
+        desktop.window.settings_saved(Settings())
+        assert desktop.earcons is not None and desktop.earcons.device == "Flag Speaker"
+    finally:
+        desktop.close()

@@ -93,7 +93,7 @@ def test_cancel_saves_nothing(qtbot: QtBot) -> None:
 
 
 def test_api_keys_go_to_the_keyring_per_preset(qtbot: QtBot) -> None:
-    keyring.set_password("harken", "anthropic", "ant-old")
+    keyring.set_password("harken", "anthropic", "ant-old")  # saved by an earlier version
     dialog, _ = make(qtbot)
     p = dialog.provider
     assert p.api_key.echoMode() == p.api_key.EchoMode.Password
@@ -103,8 +103,38 @@ def test_api_keys_go_to_the_keyring_per_preset(qtbot: QtBot) -> None:
     assert p.base_url.text() == "https://api.anthropic.com"
     p.api_key.setText("ant-new")
     dialog.save()
-    assert keyring.get_password("harken", "openai") == "sk-openai-new"
-    assert keyring.get_password("harken", "anthropic") == "ant-new"
+    assert keyring.get_password("harken", "openai https://api.openai.com/v1") == "sk-openai-new"
+    assert keyring.get_password("harken", "anthropic https://api.anthropic.com") == "ant-new"
+    assert keyring.get_password("harken", "anthropic") is None
+
+
+def test_a_stored_key_stays_with_its_base_url(qtbot: QtBot) -> None:
+    """Changing the base URL does not carry the stored key along: the field shows the key
+    saved for the new URL (none), and saving stores nothing for it. A key the user types
+    is saved for the URL they give."""
+    keyring.set_password("harken", "openai https://api.openai.com/v1", "sk-openai-stored")
+    dialog, saved = make(qtbot)
+    p = dialog.provider
+    assert p.api_key.text() == "sk-openai-stored"
+    p.base_url.setText("http://127.0.0.1:9999/v1")
+    p.base_url.editingFinished.emit()
+    assert p.api_key.text() == ""
+    dialog.save()
+    assert saved[-1].provider.base_url == "http://127.0.0.1:9999/v1"
+    assert keyring.get_password("harken", "openai http://127.0.0.1:9999/v1") is None
+    assert keyring.get_password("harken", "openai https://api.openai.com/v1") == (
+        "sk-openai-stored"
+    )
+
+    dialog, saved = make(qtbot, saved[-1])
+    p = dialog.provider
+    p.api_key.setText("sk-for-the-proxy")
+    p.base_url.setText("http://proxy.example:8000/v1")
+    dialog.save()  # without leaving the field first
+    assert keyring.get_password("harken", "openai http://proxy.example:8000/v1") == (
+        "sk-for-the-proxy"
+    )
+    assert keyring.get_password("harken", "openai http://127.0.0.1:9999/v1") is None
 
 
 def test_azure_shows_api_version(qtbot: QtBot) -> None:

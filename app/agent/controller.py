@@ -1,41 +1,41 @@
 """The agent controller: utterances and typed text in, turns and barge-in out.
 
 Plain asyncio, no Qt: the window drives it through ``app.desktop.bridge`` and
-headless mode directly. The order of work is the product's core promise
-(DESIGN.md): an utterance is *transcribed first*, then echoed, and only then
-may it interrupt the running turn; an utterance with no words (or the
-assistant's own voice heard back) resumes the paused reply instead.
+headless mode directly. It is the façade over the agent core's parts:
 
-Inputs are handled strictly in arrival order by one input task. Each turn is
-its own task with its own ``CancelToken``; the controller keeps the handle,
-cancels, and awaits it with a timeout.
+- ``BargeIn`` (``barge_in.py``): what the user's speech does to the reply in
+  flight — transcribe first, then echo, then interrupt; the rules in one place;
+- ``TurnScheduler`` (``scheduler.py``): start, queue, run and interrupt turns;
+- ``LatencyMeter``, ``ToolHost``, ``derive_state``: the latency line, the
+  tools' context and timers, the state shown to the user.
+
+Inputs are handled strictly in arrival order by one input task, so a voice
+message is never dropped and never overtakes an earlier one (DESIGN.md).
 """
 
 from __future__ import annotations
 
 import asyncio
-import logging
 import time
-from collections import deque
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
 from app.agent import events as ev
-from app.agent.conversation import TOOL_CANCELLED, Conversation
-from app.agent.echo import is_self_echo
+from app.agent.barge_in import BargeIn
+from app.agent.conversation import Conversation
 from app.agent.inputs import TypedInput, VoiceInput
+from app.agent.latency import LatencyMeter
+from app.agent.phrases import Phrases
 from app.agent.ports import PreparedTranscriptPort, SpeechPort, TranscriberPort
-from app.agent.tools import ToolContext, ToolRegistry
-from app.agent.tools.timers import TimerService
+from app.agent.scheduler import CANCEL_WAIT_S, TurnScheduler
+from app.agent.state import derive_state
+from app.agent.tool_host import ToolHost
+from app.agent.tools import ToolRegistry
 from app.agent.turn import Turn, TurnRunner, TurnSettings
-from providers.base import Holdable, Provider
-from providers.cancel import Cancelled, CancelToken
-
-log = logging.getLogger(__name__)
-
-CANCEL_WAIT_S = 1.0
+from providers.base import Provider
 
 
 class AgentController:
@@ -52,39 +52,51 @@ class AgentController:
         system_prompt: str | None = None,
         barge_in: bool = True,
         max_tool_rounds: int = 5,
+        phrases: Phrases | None = None,
     ) -> None:
         self.conversation = conversation or Conversation()
-        self.transcriber = transcriber
         self.speech = speech
-        self.barge_in = barge_in
-        self.clipboard = None
         self.tools = tools
-        self._emit_raw = emit
+        self._emit = emit
+        self._latency = LatencyMeter(emit)
+        self._tool_host = ToolHost(
+            speech=speech,
+            emit=emit,
+            permissions=lambda: self.settings.permissions,
+            replying=lambda: self._scheduler.running is not None,
+        )
         self._runner = TurnRunner(
             provider=provider,
             settings=TurnSettings(model, system_prompt, max_tool_rounds),
             conversation=self.conversation,
             speech=speech,
             tools=tools,
-            emit=self._emit,
-            tool_context=self._tool_context,
+            emit=emit,
+            tool_context=self._tool_host.context,
             on_first_token=self._on_first_token,
         )
+        self._scheduler = TurnScheduler(
+            runner=self._runner,
+            conversation=self.conversation,
+            speech=speech,
+            emit=emit,
+            changed=self._update_state,
+        )
         self._inputs: asyncio.Queue[VoiceInput | TypedInput] = asyncio.Queue()
+        self._barge_in = BargeIn(
+            transcriber=transcriber,
+            speech=speech,
+            scheduler=self._scheduler,
+            emit=emit,
+            inputs_waiting=lambda: not self._inputs.empty(),
+            changed=self._update_state,
+            enabled=barge_in,
+            phrases=phrases,
+        )
         self._input_task: asyncio.Task[None] | None = None
-        self._turn: Turn | None = None
-        self._queued: deque[Turn] = deque()  # barge-in off: turns waiting their go
-        self._next_id = 1
         self._next_utterance = 1
-        self._user_speaking = False
-        self._transcribing = 0
-        self._transcribe_token: CancelToken | None = None
-        self._paused_turn: Turn | None = None
-        self._release_hold: Callable[[], None] | None = None
         self._state = ev.State.IDLE
         self._closed = False
-        self._timers: TimerService | None = None
-        self._turn_tasks: set[asyncio.Task[None]] = set()
         self._idle = asyncio.Event()
         self._idle.set()
 
@@ -103,35 +115,64 @@ class AgentController:
         self._runner.provider = provider
 
     @property
+    def transcriber(self) -> TranscriberPort:
+        return self._barge_in.transcriber
+
+    @transcriber.setter
+    def transcriber(self, transcriber: TranscriberPort) -> None:
+        self._barge_in.transcriber = transcriber
+
+    @property
+    def barge_in(self) -> bool:
+        return self._barge_in.enabled
+
+    @barge_in.setter
+    def barge_in(self, on: bool) -> None:
+        self._barge_in.enabled = on
+
+    @property
+    def phrases(self) -> Phrases:
+        return self._barge_in.phrases
+
+    @phrases.setter
+    def phrases(self, phrases: Phrases) -> None:
+        self._barge_in.phrases = phrases
+
+    @property
+    def clipboard(self) -> Any:
+        return self._tool_host.clipboard
+
+    @clipboard.setter
+    def clipboard(self, clipboard: Any) -> None:
+        self._tool_host.clipboard = clipboard
+
+    @property
     def state(self) -> ev.State:
         return self._state
 
     @property
     def current_turn(self) -> Turn | None:
-        return self._turn
+        return self._scheduler.running
 
     @property
     def busy(self) -> bool:
-        return self._turn is not None or self._transcribing > 0 or not self._inputs.empty()
+        return (
+            self._scheduler.running is not None
+            or self._barge_in.transcribing
+            or not self._inputs.empty()
+        )
 
     # -- inputs (call on the loop thread) --------------------------------------------------
 
     def speech_started(self, at_s: float = 0.0) -> None:
         """Onset of speech (VAD) or push-to-talk pressed: silence the reply at once."""
-        self._user_speaking = True
         self._emit(ev.SpeechStarted(at_s=at_s))
-        turn = self._turn
-        if turn is not None and self.barge_in:
-            # Also before the reply's first audio: it must not start over the user.
-            self.speech.pause()
-            self._pause(turn)
+        self._barge_in.onset()
         self._update_state()
 
     def speech_discarded(self) -> None:
         """The onset turned out to be a blip (too short to be speech)."""
-        self._user_speaking = False
-        if self._inputs.empty() and self._transcribing == 0:
-            self._resume_paused()
+        self._barge_in.blip()
         self._update_state()
 
     def next_utterance_id(self) -> int:
@@ -151,7 +192,7 @@ class AgentController:
         """A finished utterance (VAD end of speech, or push-to-talk released).
 
         ``prepared``: its transcription, already started (``audio.speculative``)."""
-        self._user_speaking = False
+        self._barge_in.ended()
         self._emit(ev.SpeechEnded(start_s=start_s, end_s=end_s))
         if utterance_id is None:
             utterance_id = self.next_utterance_id()
@@ -165,12 +206,8 @@ class AgentController:
 
     def stop(self) -> None:
         """Esc / Stop: cancel the running turn, queued turns and transcription."""
-        if self._transcribe_token is not None:
-            self._transcribe_token.cancel("stopped by the user")
-        self._queued.clear()
-        self.speech.stop()
-        if self._turn is not None:
-            self._interrupt(self._turn, by="user")
+        self._barge_in.cancel_transcription()
+        self._scheduler.stop()
         self._update_state()
 
     async def close(self) -> None:
@@ -180,19 +217,27 @@ class AgentController:
         if self._input_task is not None:
             self._input_task.cancel()
             await asyncio.wait({self._input_task}, timeout=CANCEL_WAIT_S)
-        if self._turn_tasks:
-            await asyncio.wait(set(self._turn_tasks), timeout=CANCEL_WAIT_S)
-        if self._timers is not None:
-            self._timers.close()
+        await self._scheduler.close()
+        self._tool_host.close()
 
     async def wait_idle(self) -> None:
         """Return once every input has been handled and no turn is running."""
         await self._idle.wait()
 
-    # -- internals -------------------------------------------------------------------------
+    def speech_event(self, name: str, turn_id: int, detail: str | None = None) -> None:
+        """From speech output (on the loop): playback started/stopped, or a failure."""
+        turn = self._scheduler.running
+        current = turn is not None and turn.id == turn_id and not turn.token.cancelled
+        if name == "tts_started" and (current or turn_id == 0):
+            self._emit(ev.TtsStarted(turn_id=turn_id))
+            if turn is not None and current:
+                self._latency.first_audio(turn)
+        elif name == "tts_stopped":
+            self._emit(ev.TtsStopped(turn_id=turn_id))
+        elif name == "error":
+            self._emit(ev.ErrorEvent(kind="speech_output", message=detail or "Speech failed."))
 
-    def _emit(self, event: ev.Event) -> None:
-        self._emit_raw(event)
+    # -- internals -------------------------------------------------------------------------
 
     def _put(self, item: VoiceInput | TypedInput) -> None:
         if self._closed:
@@ -208,200 +253,24 @@ class AgentController:
         while not self._inputs.empty():
             item = self._inputs.get_nowait()
             if isinstance(item, TypedInput):
-                turn = self._new_turn(item.text, "text")
+                turn = self._scheduler.new_turn(item.text, "text")
+                replaced = self._scheduler.dispatch(turn, barge_in=self._barge_in.enabled)
+                await self._scheduler.await_end(replaced)
             else:
-                turn = await self._transcribe(item)
-                if turn is None:
-                    continue
-            replaced = self._dispatch(turn)
-            if replaced is not None and replaced.task is not None:
-                # Own the old task: it saw its token and should end within a chunk.
-                done, _ = await asyncio.wait({replaced.task}, timeout=CANCEL_WAIT_S)
-                if not done:
-                    log.warning("interrupted turn %d is still running", replaced.id)
+                await self._barge_in.handle(item)
         self._update_state()
-
-    async def _transcribe(self, item: VoiceInput) -> Turn | None:
-        """Rule 1: words first. Returns the turn to run, or None for no words/echo."""
-        self._transcribing += 1
-        self._update_state()
-        token = self._transcribe_token = CancelToken()
-        try:
-            if item.prepared is not None:
-                result = await item.prepared.result(token)
-            else:
-                result = await self.transcriber.transcribe(item.audio, token)
-            text = result.text.strip()
-        except Cancelled:
-            self._emit(ev.PartialTranscript(utterance_id=item.utterance_id, text=""))
-            return None
-        except Exception as exc:  # a broken model must not lose the app
-            log.exception("transcription failed")
-            self._emit(ev.ErrorEvent(kind="transcription", message=str(exc)))
-            text = ""
-        finally:
-            self._transcribing -= 1
-            self._transcribe_token = None
-        running = self._turn
-        reason = None
-        if not text:
-            reason = "no words"
-        elif self.speech.enabled and is_self_echo(text, self.speech.recent_spoken_text()):
-            reason = "echo of the assistant's own voice"
-        if reason is not None:
-            self._emit(ev.PartialTranscript(utterance_id=item.utterance_id, text=""))
-            if running is not None:
-                self._emit(ev.FalseInterruption(turn_id=running.id, reason=reason))
-            if not self._user_speaking and self._inputs.empty():
-                self._resume_paused()
-            self._update_state()
-            return None
-        turn = self._new_turn(text, "voice")
-        turn.speech_end_at = item.ended_at
-        turn.transcript_at = time.monotonic()
-        self._emit(ev.Transcript(text=text, turn_id=turn.id, utterance_id=item.utterance_id))
-        return turn
-
-    def _new_turn(self, text: str, source: str) -> Turn:
-        turn = Turn(id=self._next_id, text=text, source=source)
-        self._next_id += 1
-        return turn
-
-    def _dispatch(self, turn: Turn) -> Turn | None:
-        """Start ``turn``, interrupting the running one, or queue it; returns the interrupted."""
-        running = self._turn
-        if running is not None and not self.barge_in:
-            self._queued.append(turn)
-            self._update_state()
-            return None
-        if running is not None:
-            self._interrupt(running, by=turn.id)
-        self._start(turn)
-        return running
-
-    def _start(self, turn: Turn) -> None:
-        self._turn = turn
-        self._unpause()
-        self._emit(ev.TurnStarted(turn_id=turn.id, text=turn.text, source=turn.source))
-        task = asyncio.get_running_loop().create_task(self._run(turn), name=f"turn-{turn.id}")
-        turn.task = task
-        self._turn_tasks.add(task)
-        task.add_done_callback(self._turn_tasks.discard)
-        self._update_state()
-
-    async def _run(self, turn: Turn) -> None:
-        try:
-            await self._runner.run(turn)
-        finally:
-            if self._turn is turn:
-                self._turn = None
-                if self._queued and not self._closed:
-                    self._start(self._queued.popleft())
-            self._update_state()
-
-    def _interrupt(self, turn: Turn, *, by: int | str) -> None:
-        """Rule 3/4: cancel the token (the stream closes), stop speech, keep what was heard."""
-        if not turn.token.cancel(f"interrupted by {by}"):
-            return
-        kept = self._kept_text(turn)
-        self.speech.stop()
-        for call in turn.unanswered:
-            self.conversation.add_tool_result(call, TOOL_CANCELLED, is_error=True)
-        turn.unanswered.clear()
-        self.conversation.add_interrupted(kept[turn.recorded_chars :])
-        turn.recorded_chars = len(turn.shown)
-        if turn.task is not None:
-            turn.task.cancel()
-        if self._turn is turn:
-            self._turn = None
-        self._unpause()
-        self._emit(ev.TurnInterrupted(turn_id=turn.id, by=by, kept_text=kept))
-
-    def _kept_text(self, turn: Turn) -> str:
-        """What the user actually got of the reply: heard when spoken, else shown."""
-        if self.speech.enabled and self.speech.heard_text:
-            heard = self.speech.heard_text
-            return heard if len(heard) <= len(turn.shown) else turn.shown
-        return turn.shown
-
-    def _pause(self, turn: Turn) -> None:
-        """The user talks over ``turn``: an in-process model stops computing tokens too
-        (it would slow down the transcription that decides whether the turn goes on)."""
-        self._paused_turn = turn
-        provider = self.provider
-        if self._release_hold is None and isinstance(provider, Holdable):
-            self._release_hold = provider.hold()
-
-    def _unpause(self) -> None:
-        self._paused_turn = None
-        release, self._release_hold = self._release_hold, None
-        if release is not None:
-            release()
-
-    def _resume_paused(self) -> None:
-        turn = self._paused_turn
-        self._unpause()
-        if turn is not None and turn is self._turn and not turn.token.cancelled:
-            self.speech.resume()
-
-    def speech_event(self, name: str, turn_id: int, detail: str | None = None) -> None:
-        """From speech output (on the loop): playback started/stopped, or a failure."""
-        turn = self._turn
-        current = turn is not None and turn.id == turn_id and not turn.token.cancelled
-        if name == "tts_started" and (current or turn_id == 0):
-            self._emit(ev.TtsStarted(turn_id=turn_id))
-            if turn is not None and current and turn.first_audio_at is None:
-                turn.first_audio_at = time.monotonic()
-                self._emit_latency(turn)
-        elif name == "tts_stopped":
-            self._emit(ev.TtsStopped(turn_id=turn_id))
-        elif name == "error":
-            self._emit(ev.ErrorEvent(kind="speech_output", message=detail or "Speech failed."))
 
     def _on_first_token(self, turn: Turn) -> None:
-        self._emit_latency(turn)
+        self._latency.first_token(turn)
         self._update_state()
 
-    def _emit_latency(self, turn: Turn) -> None:
-        if turn.speech_end_at is None:
-            return
-        self._emit(
-            ev.Latency(
-                turn_id=turn.id,
-                transcript_s=_span(turn.speech_end_at, turn.transcript_at),
-                first_token_s=_span(turn.speech_end_at, turn.first_token_at),
-                first_audio_s=_span(turn.speech_end_at, turn.first_audio_at),
-            )
-        )
-
-    def _tool_context(self, token: CancelToken) -> ToolContext:
-        if self._timers is None:
-            self._timers = TimerService(asyncio.get_running_loop(), self._announce)
-        return ToolContext(
-            cancel=token,
-            announce=self._announce,
-            permissions=self.settings.permissions,
-            clipboard=self.clipboard,
-            extras={"timers": self._timers},
-        )
-
-    def _announce(self, text: str) -> None:
-        self._emit(ev.Status(text=text))
-        if self._turn is None and self.speech.enabled:
-            self.speech.begin(0)
-            self.speech.feed(text)
-            self.speech.finish()
-
     def _update_state(self) -> None:
-        turn = self._turn
-        if self._user_speaking:
-            state = ev.State.LISTENING
-        elif self._transcribing or (turn is None and not self._inputs.empty()):
-            state = ev.State.TRANSCRIBING
-        elif turn is not None:
-            state = ev.State.THINKING if turn.first_token_at is None else ev.State.REPLYING
-        else:
-            state = ev.State.IDLE
+        state = derive_state(
+            user_speaking=self._barge_in.user_speaking,
+            transcribing=self._barge_in.transcribing,
+            inputs_waiting=not self._inputs.empty(),
+            turn=self._scheduler.running,
+        )
         if state != self._state:
             self._state = state
             self._emit(ev.StateChanged(state=state))
@@ -409,7 +278,3 @@ class AgentController:
             self._idle.clear()
         else:
             self._idle.set()
-
-
-def _span(start: float | None, end: float | None) -> float | None:
-    return None if start is None or end is None else round(end - start, 3)

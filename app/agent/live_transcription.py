@@ -1,14 +1,19 @@
 """Hands-free speech to the controller, transcribing while the user still talks.
 
-The segmenter's events become controller calls, as before (onset pauses the
-reply, the end hands over the utterance), and in between this module keeps
-Whisper busy: a speculative pass at every pause, partial previews while
-speech goes on (``PartialTranscript`` events), and the adaptive end of turn —
-once the pause's words are known, the hangover of that pause is shortened
-(finished sentence) or lengthened (mid-phrase) within the settings' bounds,
-and the utterance ends at once if the new hangover has already passed. The
-final transcript reaches the controller as a ``PreparedTranscript``; the
-controller still transcribes first, echoes, then interrupts (DESIGN.md).
+The segmenter's events become controller calls (onset pauses the reply, the
+end hands over the utterance), and in between this module keeps Whisper busy:
+a speculative pass at every pause, partial previews while speech goes on
+(``PartialTranscript`` events), and the adaptive end of turn — once the
+pause's words are known, the hangover of that pause is shortened (finished
+sentence) or lengthened (mid-phrase) within the settings' bounds. The final
+transcript reaches the controller as a ``PreparedTranscript``; the controller
+still transcribes first, echoes, then interrupts (DESIGN.md).
+
+One way only: audio → ``InputPump.feed`` → segmenter → ``dispatch`` →
+controller. A speculative pass's result only changes the pending pause's
+hangover; the segmenter ends the utterance on the next block it is fed (32 ms
+at most), so an utterance ends from one entry point. The utterance being
+spoken is the speculative transcriber's (``current_utterance``), nobody else's.
 """
 
 from __future__ import annotations
@@ -59,7 +64,6 @@ class LiveTranscription:
         self.segmenter = segmenter
         self.options = options or LiveOptions()
         self._emit = emit
-        self._utterance: int | None = None
         segmenter.live_events = True
         self.speculative = SpeculativeTranscriber(
             worker,
@@ -85,8 +89,7 @@ class LiveTranscription:
         """One segmenter event, on the loop."""
         controller = self.controller
         if isinstance(event, SpeechStarted):
-            self._utterance = controller.next_utterance_id()
-            self.speculative.started(self._utterance)
+            self.speculative.started(controller.next_utterance_id())
             controller.speech_started(event.at_s)
         elif isinstance(event, SpeechPaused):
             self.speculative.paused(event)
@@ -95,7 +98,7 @@ class LiveTranscription:
         elif isinstance(event, SpeechProgress):
             self.speculative.progress(event)
         elif isinstance(event, SpeechEnded):
-            utterance, self._utterance = self._utterance, None
+            utterance = self.speculative.current_utterance
             prepared = self.speculative.ended(event)
             controller.utterance(
                 event.audio,
@@ -105,15 +108,14 @@ class LiveTranscription:
                 prepared=prepared,
             )
         elif isinstance(event, SpeechDiscarded):
-            self._utterance = None
             self.speculative.discarded()
             controller.speech_discarded()
 
     def reset(self) -> None:
         """The segmenter was reset (push-to-talk, hands-free off): drop the open utterance."""
-        if self._utterance is not None:
-            self._emit(ev.PartialTranscript(utterance_id=self._utterance, text=""))
-        self._utterance = None
+        utterance = self.speculative.current_utterance
+        if utterance is not None:
+            self._emit(ev.PartialTranscript(utterance_id=utterance, text=""))
         self.speculative.close()
 
     def close(self) -> None:
@@ -122,18 +124,18 @@ class LiveTranscription:
     # -- from the speculative transcriber --------------------------------------------------
 
     def _partial(self, utterance_id: int, text: str) -> None:
-        if utterance_id == self._utterance:
-            self._emit(ev.PartialTranscript(utterance_id=utterance_id, text=text))
+        """A preview of the utterance being spoken (stale ones never reach here)."""
+        self._emit(ev.PartialTranscript(utterance_id=utterance_id, text=text))
 
     def _speculated(self, utterance_id: int, end_s: float, text: str) -> None:
-        """The words up to the pending pause are known: adapt that pause's hangover."""
+        """The words up to the pending pause are known: adapt that pause's hangover.
+
+        Only a setting: the segmenter ends the utterance on the next block if the new
+        hangover has already passed (the speculative transcriber calls this for the
+        utterance being spoken only)."""
         seg = self.segmenter
-        if not self.options.adaptive or utterance_id != self._utterance:
-            return
-        if not seg.pause_pending or seg.pause_end_s != end_s:
+        if not self.options.adaptive or not seg.pause_pending or seg.pause_end_s != end_s:
             return
         hangover = hangover_for(text, self.policy())
         log.debug("pause after %r: hangover %.2f s", text, hangover)
         seg.set_pause_hangover(hangover)
-        for event in seg.poll():
-            self.dispatch(event)

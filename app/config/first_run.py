@@ -18,8 +18,8 @@ from dataclasses import dataclass
 
 import httpx
 
+from app.config.presets import API_KEY_ENV, preset
 from app.config.provider_probe import fetch_models
-from app.config.settings import API_KEY_ENV, preset
 
 LOCAL_SERVERS: dict[str, str] = {
     "ollama": "http://localhost:11434/v1",

@@ -2,7 +2,7 @@
 
 A flag that was not given is ``None`` (the settings file and the environment
 decide). These overrides are for this run only: they are applied in memory by
-``settings.resolve`` and never written to the settings file.
+``app.config.overlay.resolve`` and never written to the settings file.
 """
 
 from __future__ import annotations

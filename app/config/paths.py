@@ -17,14 +17,29 @@ APP_NAME = "harken"
 _SOURCE_ROOT = Path(__file__).resolve().parents[2]  # app/config/paths.py → the checkout
 
 
-def config_dir() -> Path:
-    """Settings (``settings.toml``); created on first use."""
-    return _ensure(platformdirs.user_config_path(APP_NAME, appauthor=False))
+def config_dir(*, strict: bool = True) -> Path:
+    """Settings (``settings.toml``); created on first use. With ``strict=False`` a folder
+    that cannot be created is returned anyway (reading and writing then say why)."""
+    return _ensure(platformdirs.user_config_path(APP_NAME, appauthor=False), strict)
 
 
-def data_dir() -> Path:
-    """History database and other data the user would miss."""
-    return _ensure(platformdirs.user_data_path(APP_NAME, appauthor=False))
+def data_dir(*, strict: bool = True) -> Path:
+    """History database and other data the user would miss (``strict`` as for config_dir)."""
+    return _ensure(platformdirs.user_data_path(APP_NAME, appauthor=False), strict)
+
+
+def not_a_folder(path: Path) -> str | None:
+    """A sentence for the user when ``path`` (one of Harken's folders) or a parent of it
+    is a file, so nothing can be kept there; None when it is usable as a folder."""
+    for part in (path, *path.parents):
+        if part.exists() or part.is_symlink():
+            if part.is_dir():
+                return None
+            return (
+                f"{part} is not a folder (a file is in its place), so Harken cannot keep its "
+                f"files in {path}. Move that file away or rename it."
+            )
+    return None
 
 
 def log_dir() -> Path:
@@ -46,6 +61,10 @@ def resource_path(relative: str) -> Path:
     return assets_root() / relative
 
 
-def _ensure(path: Path) -> Path:
-    path.mkdir(parents=True, exist_ok=True)
+def _ensure(path: Path, strict: bool = True) -> Path:
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        if strict:
+            raise
     return path

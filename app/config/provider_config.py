@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from app.config.settings import API_KEY_ENV, Resolved, preset
+from app.config.overlay import Resolved
+from app.config.presets import API_KEY_ENV, preset
 from providers import (
     INSTALL_COMMAND,
     LocalModelConfig,
@@ -24,17 +25,13 @@ class ConfigError(Exception):
     """A usage/configuration problem; ``str()`` is the one-line reason."""
 
 
-def provider_config(
-    resolved: Resolved, keyring_key: str | None = None, saved_base_url: str | None = None
-) -> ProviderConfig:
-    """``keyring_key``: the key saved for the settings' preset; it is used only while the
-    base URL is the one saved with it, so a key never goes to a server it was not saved for."""
+def provider_config(resolved: Resolved, keyring_key: str | None = None) -> ProviderConfig:
+    """``keyring_key``: the key the keyring holds for this preset *at this base URL*
+    (``SecretStore.get(preset, base_url)``); a key given by a flag or the environment wins."""
     p = resolved.settings.provider
     if p.kind == "local":
         return local_provider_config(resolved)
-    key = resolved.api_key
-    if key is None and (saved_base_url is None or _same(saved_base_url, p.base_url)):
-        key = keyring_key
+    key = resolved.api_key if resolved.api_key is not None else keyring_key
     chosen = preset(p.preset)
     display = chosen.label if chosen.id not in ("custom",) else None
     if chosen.base_url and not _same(chosen.base_url, p.base_url):

@@ -1,9 +1,9 @@
 """From the settings in effect to speech recognition on a server (``SttConfig``) or None (local).
 
-The server's API key lives in the keyring under a name that contains the
-server's URL (``stt_key_name``), so it is bound to that URL: a key saved for
-one transcription server is never sent to another one — change the URL and
-there is no key until one is saved for the new URL. ``HARKEN_STT_API_KEY``
+The server's API key lives in the keyring like a provider's, bound to its
+base URL (``app.config.secrets``, with the preset id ``KEY_PRESET``): a key
+saved for one transcription server is never sent to another one — change the
+URL and there is no key until one is saved for the new URL. ``HARKEN_STT_API_KEY``
 gives a key for this run instead (scripts, headless mode).
 """
 
@@ -19,7 +19,7 @@ from app.config.provider_config import ConfigError
 from app.config.settings import Settings
 
 KEY_ENV = "HARKEN_STT_API_KEY"
-KEY_PREFIX = "stt "
+KEY_PRESET = "stt"  # the keyring entry is "stt <base URL>" (``app.config.secrets``)
 
 
 @dataclass(frozen=True)
@@ -33,24 +33,6 @@ class SttConfig:
 
     def describe(self) -> str:
         return f"{self.model} on {self.url}"
-
-
-def normalized_url(url: str) -> str:
-    """The URL as the key is bound to it: no surrounding spaces or trailing slash,
-    scheme and host in lower case."""
-    url = url.strip().rstrip("/")
-    try:
-        parsed = httpx.URL(url)
-    except (httpx.InvalidURL, TypeError):
-        return url
-    if not parsed.scheme or not parsed.host:
-        return url
-    return str(parsed.copy_with(scheme=parsed.scheme.lower(), host=parsed.host.lower())).rstrip("/")
-
-
-def stt_key_name(url: str) -> str:
-    """The keyring user name of the key for the server at ``url``."""
-    return KEY_PREFIX + normalized_url(url)
 
 
 def check_url(url: str) -> str | None:
@@ -81,7 +63,7 @@ def stt_config(
     url = stt.url.strip()
     key = (env or {}).get(KEY_ENV) or None
     if key is None and secrets is not None:
-        key = secrets.get(stt_key_name(url))
+        key = secrets.get(KEY_PRESET, url)
     return SttConfig(
         url=url,
         model=stt.model.strip() or "whisper-1",

@@ -3,7 +3,9 @@
 Controller events become one ``event`` signal (delivered on the GUI thread:
 qasync runs asyncio on Qt's loop); window commands become controller calls.
 The bridge also owns the microphone task, so capture can fail, be reported
-and be restarted without restarting the app.
+and be restarted without restarting the app, and the history writer, so the
+conversation is saved off the GUI thread: a locked or full database is said
+once in the window and never holds up a turn.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from PySide6.QtCore import QObject, Signal
 
 from app.agent import events as ev
 from app.runtime.composition import Components
+from app.runtime.history_writer import ConversationRef, HistoryWriter
 from audio.errors import AudioError
 
 log = logging.getLogger(__name__)
@@ -24,14 +27,18 @@ log = logging.getLogger(__name__)
 
 class ControllerBridge(QObject):
     event = Signal(object)
+    history_written = Signal()  # rows reached the history database (the sidebar refreshes)
+    _from_writer = Signal(str, bool)  # the writer thread → the GUI thread (queued by Qt)
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.components: Components | None = None
         self._capture_task: asyncio.Task[None] | None = None
         self._history: Any = None
-        self._conversation_id: int | None = None
+        self._writer: HistoryWriter | None = None
+        self._conversation: ConversationRef | None = None
         self._on_conversation_changed: list[Callable[[int | None], None]] = []
+        self._from_writer.connect(self._writer_says)
 
     # -- wiring ----------------------------------------------------------------------------
 
@@ -43,7 +50,16 @@ class ControllerBridge(QObject):
         self.components = components
         self._history = history
         if history is not None:
+            self._writer = HistoryWriter(
+                history.path, notify=self._from_writer.emit, written=self.history_written.emit
+            )
             components.controller.conversation.add_listener(self._save_message)
+
+    def _writer_says(self, text: str, ok: bool) -> None:
+        if ok:
+            self.publish(ev.Status(text=text))
+        else:
+            self.publish(ev.ErrorEvent(kind="history", message=text))
 
     async def start(self) -> None:
         """Wait for the models (the window is already up), then start listening."""
@@ -87,6 +103,8 @@ class ControllerBridge(QObject):
             await asyncio.wait({self._capture_task}, timeout=2)
         if self.components is not None:
             await self.components.aclose()
+        if self._writer is not None:
+            await asyncio.to_thread(self._writer.close, 2.0)
 
     # -- commands from the window ----------------------------------------------------------
 
@@ -115,7 +133,7 @@ class ControllerBridge(QObject):
             return
         self.components.controller.stop()
         self.components.controller.conversation.replace([])
-        self._conversation_id = None
+        self._conversation = None
 
     def open_conversation(self, conversation_id: int) -> None:
         if self.components is None or self._history is None:
@@ -123,15 +141,21 @@ class ControllerBridge(QObject):
         self.components.controller.stop()
         messages = self._history.load_messages(conversation_id)
         self.components.controller.conversation.replace(messages)
-        self._conversation_id = conversation_id
+        self._conversation = ConversationRef(conversation_id)
 
     @property
     def conversation_id(self) -> int | None:
-        return self._conversation_id
+        """The current conversation's id in the history, once its first row is written."""
+        return self._conversation.id if self._conversation is not None else None
+
+    @property
+    def history_writer(self) -> HistoryWriter | None:
+        return self._writer
 
     def _save_message(self, message: Any, meta: Any) -> None:
-        if self._history is None:
+        """Queued for the writer thread: returns at once, whatever the database is doing."""
+        if self._writer is None:
             return
-        if self._conversation_id is None:
-            self._conversation_id = self._history.create_conversation()
-        self._history.add_message(self._conversation_id, message, meta)
+        if self._conversation is None:
+            self._conversation = ConversationRef()
+        self._writer.add_message(self._conversation, message, meta)

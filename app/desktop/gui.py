@@ -27,7 +27,11 @@ T = TypeVar("T")
 
 
 class DesktopSession:
-    """Owns the components for the window's lifetime and follows settings changes."""
+    """Owns the components for the window's lifetime and follows settings changes.
+
+    ``saved`` is what the settings file holds: only what the user chose in the window.
+    ``resolved`` is ``saved`` with the environment and the flags laid over it, in memory,
+    for this run; it is never written (the window edits and saves ``saved``)."""
 
     def __init__(
         self,
@@ -39,7 +43,7 @@ class DesktopSession:
         """``transcriber`` and ``microphone_factory`` go to ``build_components`` (tests
         hand in a loaded model and a fake microphone); by default both are built."""
         from app.config.secrets import SecretStore
-        from app.config.settings import OverrideError, load_settings, resolve, settings_path
+        from app.config.settings import load_settings, saved_base_urls, settings_path
         from app.desktop.bridge import ControllerBridge
         from app.runtime.composition import RuntimeOptions, build_components
         from app.runtime.history_store import HistoryError, HistoryStore
@@ -49,15 +53,13 @@ class DesktopSession:
         self.first_run = not settings_path().exists()
         loaded = load_settings()
         self.messages.extend(loaded.messages)
-        self.secrets = SecretStore()
-        try:
-            self.resolved = resolve(loaded.settings, os.environ, flag_overrides(args))
-        except OverrideError as exc:
-            self.messages.append(str(exc))
-            self.resolved = resolve(loaded.settings, os.environ, {})
         self.saved = loaded.settings
+        self.secrets = SecretStore(saved_base_urls=saved_base_urls(loaded.settings))
+        self.resolved = self._resolve(loaded.settings, report=True)
         try:
             self.history: Any = HistoryStore()
+            if self.history.notice:
+                self.messages.append(self.history.notice)
         except HistoryError as exc:
             self.messages.append(f"{exc} Conversations will not be saved this time.")
             self.history = None
@@ -74,12 +76,26 @@ class DesktopSession:
         self.bridge.attach(self.components, self.history)
         self.desktop: Any = None  # the window, tray and hotkey, once ``_main`` shows them
 
+    def _resolve(self, saved: Any, *, report: bool = False) -> Any:
+        """The saved settings with the environment and flags laid over them (never saved)."""
+        from app.config.overlay import OverrideError, resolve
+
+        try:
+            return resolve(saved, os.environ, flag_overrides(self.args))
+        except OverrideError as exc:
+            if report:
+                self.messages.append(str(exc))
+            return resolve(saved, os.environ, {})
+
+    def effective(self, saved: Any) -> Any:
+        """What this run uses for ``saved`` settings (for the window's earcons and the like)."""
+        return self._resolve(saved).settings
+
     def _provider_config(self) -> Any:
         from app.config.provider_config import provider_config
 
-        preset_id = self.resolved.settings.provider.preset
-        key = self.secrets.get(preset_id)
-        return provider_config(self.resolved, key, self.saved.provider.base_url)
+        p = self.resolved.settings.provider
+        return provider_config(self.resolved, self.secrets.get(p.preset, p.base_url))
 
     def _stt_config(self) -> Any:
         """The transcription server, or None; a bad URL is reported and local Whisper used."""
@@ -94,14 +110,10 @@ class DesktopSession:
 
     def settings_saved(self, settings: Any) -> None:
         """Settings → Save: apply what changed without restarting."""
-        from app.config.settings import OverrideError, resolve
         from app.runtime.composition import RuntimeOptions, live_options
 
         self.saved = settings
-        try:
-            self.resolved = resolve(settings, os.environ, flag_overrides(self.args))
-        except OverrideError:
-            self.resolved = resolve(settings, os.environ, {})
+        self.resolved = self._resolve(settings)
         old = self.components.options
         new = RuntimeOptions.from_settings(
             self.resolved.settings, self._provider_config(), self._stt_config()
@@ -112,6 +124,7 @@ class DesktopSession:
             self.components.reconfigure_stt(new.stt)
         controller = self.components.controller
         controller.barge_in = new.barge_in
+        controller.phrases = new.phrases
         controller.settings.system_prompt = new.system_prompt
         controller.settings.permissions = new.permissions
         self.components.pump.segmenter.hangover_s = new.hangover_s
@@ -216,9 +229,11 @@ async def _main(app: Any, args: argparse.Namespace, session: DesktopSession | No
     desktop = build_desktop(
         app,
         session.bridge,
-        session.resolved.settings,
+        session.saved,
         history=session.history,
         secrets=session.secrets,
+        overridden=session.resolved.overridden,
+        effective=session.effective,
         startup_messages=session.messages,
         on_settings_saved=session.settings_saved,
         on_quit=quit_app,

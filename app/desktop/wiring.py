@@ -37,12 +37,13 @@ class Desktop:
     earcons: EarconPlayer | None = None
     hotkey: hotkey_mod.GlobalHotkey | None = None
     hotkey_status: tuple[bool, str] = (False, "")
+    effective: Callable[[Settings], Settings] = lambda s: s  # saved → in effect this run
     _on_saved: list[Callable[[Settings], None]] = field(default_factory=list)
 
     def apply_settings(self, settings: Settings) -> None:
         """After Settings → Save: restart the hotkey, follow the output device."""
         if self.earcons is not None:
-            self.earcons.device = settings.audio.output_device or None
+            self.earcons.device = self.effective(settings).audio.output_device or None
         self.start_hotkey(settings)
         for callback in self._on_saved:
             callback(settings)
@@ -90,16 +91,22 @@ def build_desktop(
     on_settings_saved: Callable[[Settings], None] | None = None,
     on_quit: Callable[[], None] | None = None,
     earcons: EarconPlayer | None = None,
+    overridden: frozenset[str] = frozenset(),
+    effective: Callable[[Settings], Settings] | None = None,
 ) -> Desktop:
-    """Create and show the window. ``on_settings_saved`` is called after the file is written
+    """Create and show the window. ``settings`` are the *saved* settings: the window edits
+    and writes only those. ``overridden`` names the fields the environment or flags set for
+    this run and ``effective`` lays those over saved settings (never written).
+    ``on_settings_saved`` is called after the file is written
     (reconfigure the provider/audio there); ``on_quit`` should cancel the turn, save and quit.
     ``first_run_offers`` (from ``app.config.first_run.detect``, on a first start) are shown with a
     "Use it" link each; an empty list says how to set a provider up."""
     apply_theme(app, settings.ui.theme)
     app.setWindowIcon(app_icon())
     app.setApplicationDisplayName("Harken")
+    effective = effective or (lambda s: s)
     if earcons is None:
-        earcons = EarconPlayer(device=settings.audio.output_device or None)
+        earcons = EarconPlayer(device=effective(settings).audio.output_device or None)
     holder: list[Desktop] = []
     window = MainWindow(
         bridge,
@@ -109,8 +116,11 @@ def build_desktop(
         earcons=earcons,
         on_settings_saved=lambda s: holder[0].apply_settings(s) if holder else None,
         on_quit=on_quit,
+        overridden=overridden,
     )
-    desktop = Desktop(window=window, tray=Tray(window), bridge=bridge, earcons=earcons)
+    desktop = Desktop(
+        window=window, tray=Tray(window), bridge=bridge, earcons=earcons, effective=effective
+    )
     if on_settings_saved is not None:
         desktop._on_saved.append(on_settings_saved)
     holder.append(desktop)

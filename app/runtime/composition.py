@@ -12,13 +12,14 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from app.agent import events as ev
 from app.agent.controller import AgentController
 from app.agent.input_pump import InputPump
 from app.agent.live_transcription import LiveOptions, LiveTranscription
+from app.agent.phrases import Phrases
 from app.agent.tools import build_default_registry
 from app.config.logging_setup import register_secret
 from app.config.settings import Settings, tool_permissions
@@ -68,6 +69,7 @@ class RuntimeOptions:
     output_device: str | int | None = None
     permissions: frozenset[str] = frozenset()
     stt: SttConfig | None = None  # a transcription server; None: local Whisper only
+    phrases: Phrases = field(default_factory=Phrases)  # backchannels and stop phrases
 
     @classmethod
     def from_settings(
@@ -91,6 +93,7 @@ class RuntimeOptions:
             output_device=_device(audio.output_device),
             permissions=tool_permissions(settings),
             stt=stt,
+            phrases=Phrases(settings.barge_in.backchannels, settings.barge_in.stop_phrases),
         )
 
 
@@ -257,6 +260,7 @@ def build_components(
         emit=emit,
         system_prompt=options.system_prompt,
         barge_in=options.barge_in,
+        phrases=options.phrases,
     )
     controller.settings.permissions = options.permissions
     holder.append(controller)

@@ -4,12 +4,22 @@ Every message is saved as it happens, in its own short transaction, so a
 crash loses at most the turn in flight. ``load_messages`` gives back the
 ``providers.events`` messages that restore the model's context;
 ``messages`` gives the rows with their display flags (voice, interrupted)
-for the window. Used from the GUI/asyncio thread only.
+for the window. The window reads through one store on the GUI thread; writes
+during a conversation go through ``app.runtime.history_writer`` (its own
+store on a worker thread), so a locked or full database never blocks a turn.
+
+A file that is not a database (or is damaged) is moved aside to
+``history.sqlite3.corrupt-YYYYmmdd-HHMMSS`` and a fresh history started;
+``notice`` says so. A history that cannot be written (read-only file or
+folder, a file where the data folder should be) is a ``HistoryError`` that
+says what to fix.
 """
 
 from __future__ import annotations
 
 import json
+import logging
+import os
 import sqlite3
 import time
 from dataclasses import dataclass
@@ -19,7 +29,12 @@ from typing import Any
 from app.config import paths
 from providers.events import AssistantMessage, Message, ToolCall, ToolResultMessage, UserMessage
 
+log = logging.getLogger(__name__)
+
 FILE_NAME = "history.sqlite3"
+# sqlite result codes (``sqlite3.Error.sqlite_errorcode``, primary code in the low byte)
+_DAMAGED = {11, 26}  # SQLITE_CORRUPT, SQLITE_NOTADB
+_NOT_WRITABLE = {3, 8, 14}  # SQLITE_PERM, SQLITE_READONLY, SQLITE_CANTOPEN
 TITLE_CHARS = 60
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS conversations (
@@ -73,7 +88,7 @@ class StoredMessage:
 
 
 def default_path() -> Path:
-    return paths.data_dir() / FILE_NAME
+    return paths.data_dir(strict=False) / FILE_NAME
 
 
 def auto_title(text: str) -> str:
@@ -86,26 +101,58 @@ def auto_title(text: str) -> str:
 
 
 class HistoryStore:
-    def __init__(self, path: Path | None = None) -> None:
+    def __init__(
+        self,
+        path: Path | None = None,
+        *,
+        busy_timeout_s: float = 0.25,
+        check_thread: bool = True,
+    ) -> None:
+        """``busy_timeout_s``: how long a statement waits for another connection's lock
+        (sqlite's default is 5 s; the window never waits that long)."""
         self.path = path or default_path()
+        self.notice: str | None = None  # for the user: the old file was moved aside
+        blocked = paths.not_a_folder(self.path.parent)
+        if blocked:
+            raise HistoryError(blocked)
         try:
-            self._db = sqlite3.connect(self.path, isolation_level=None)
-        except sqlite3.Error as exc:
-            raise HistoryError(
-                f"The conversation history at {self.path} cannot be opened ({exc}). "
-                "Check that the folder exists and is writable."
-            ) from exc
-        try:
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=NORMAL")
-            self._db.execute("PRAGMA foreign_keys=ON")
-            self._db.executescript(_SCHEMA)
+            self._db = self._open(busy_timeout_s, check_thread)
         except sqlite3.DatabaseError as exc:
-            self._db.close()
-            raise HistoryError(
-                f"The conversation history at {self.path} cannot be opened ({exc}). "
-                "Move the file away to start a fresh history."
-            ) from exc
+            if _code(exc) not in _DAMAGED:
+                raise HistoryError(_not_writable(self.path, exc)) from exc
+            try:
+                aside = _move_aside(self.path)
+            except OSError as move_error:
+                raise HistoryError(
+                    f"The conversation history at {self.path} is damaged ({exc}) and could "
+                    f"not be moved aside ({move_error}). Move it away to start a fresh history."
+                ) from exc
+            log.warning("history %s is not a database (%s); moved to %s", self.path, exc, aside)
+            self.notice = (
+                f"Your conversation history could not be read ({exc}), so Harken started a "
+                f"fresh one. The old file was kept as {aside}."
+            )
+            try:
+                self._db = self._open(busy_timeout_s, check_thread)
+            except sqlite3.DatabaseError as again:
+                raise HistoryError(_not_writable(self.path, again)) from again
+
+    def _open(self, busy_timeout_s: float, check_thread: bool) -> sqlite3.Connection:
+        db = sqlite3.connect(
+            self.path,
+            isolation_level=None,
+            timeout=busy_timeout_s,
+            check_same_thread=check_thread,
+        )
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=NORMAL")
+            db.execute("PRAGMA foreign_keys=ON")
+            db.executescript(_SCHEMA)
+        except BaseException:
+            db.close()
+            raise
+        return db
 
     def close(self) -> None:
         self._db.close()
@@ -271,7 +318,38 @@ class _Transaction:
         self._db.execute("BEGIN IMMEDIATE")
 
     def __exit__(self, exc_type: object, *_: object) -> None:
-        self._db.execute("ROLLBACK" if exc_type else "COMMIT")
+        if exc_type is None:
+            self._db.execute("COMMIT")
+        elif self._db.in_transaction:  # sqlite may have rolled back already (disk full)
+            self._db.execute("ROLLBACK")
+
+
+def _code(exc: sqlite3.Error) -> int:
+    return int(getattr(exc, "sqlite_errorcode", 0) or 0) & 0xFF
+
+
+def _not_writable(path: Path, exc: BaseException) -> str:
+    return (
+        f"The conversation history at {path} cannot be used ({exc}). Make sure the file and "
+        f"its folder {path.parent} are yours and writable (e.g. chmod u+w), and that the disk "
+        "has room; then restart Harken."
+    )
+
+
+def _move_aside(path: Path) -> Path:
+    """Move a damaged database (and its -wal/-shm files) aside, like a corrupt settings file."""
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    aside = path.with_name(f"{path.name}.corrupt-{stamp}")
+    n = 1
+    while aside.exists():
+        aside = path.with_name(f"{path.name}.corrupt-{stamp}-{n}")
+        n += 1
+    os.replace(path, aside)
+    for suffix in ("-wal", "-shm"):
+        extra = path.with_name(path.name + suffix)
+        if extra.exists():
+            os.replace(extra, aside.with_name(aside.name + suffix))
+    return aside
 
 
 def _message(

@@ -7,6 +7,8 @@ the window decides what that means for the controller.
 
 from __future__ import annotations
 
+import logging
+import sqlite3
 import time
 from typing import Any
 
@@ -45,6 +47,7 @@ class HistorySidebar(QWidget):
     open_requested = Signal(int)
     new_requested = Signal()
     deleted = Signal(int)
+    failed = Signal(str)  # a rename or delete the database refused (locked, full disk)
 
     def __init__(self, store: Any, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -152,7 +155,12 @@ class HistorySidebar(QWidget):
             self.list.editItem(item)
 
     def _delete(self, conversation_id: int) -> None:
-        self.store.delete(conversation_id)
+        try:
+            self.store.delete(conversation_id)
+        except sqlite3.Error as exc:
+            logging.getLogger(__name__).warning("delete failed: %s", exc)
+            self.failed.emit(f"Could not delete the conversation ({exc}); try again later.")
+            return
         if self._current == conversation_id:
             self._current = None
         self.refresh()
@@ -180,7 +188,12 @@ class HistorySidebar(QWidget):
         title = item.text().strip()
         conversation_id = int(item.data(ID_ROLE))
         if title:
-            self.store.rename(conversation_id, title)
+            try:
+                self.store.rename(conversation_id, title)
+            except sqlite3.Error as exc:
+                logging.getLogger(__name__).warning("rename failed: %s", exc)
+                self.failed.emit(f"Could not rename the conversation ({exc}); try again later.")
+                self.refresh()
         else:
             self.refresh()  # an empty title is not a rename: put the old one back
 

@@ -19,8 +19,10 @@ from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QTabWidget, QVBoxLayout, QWidget
 
 from app.config.audio_devices import Device, list_devices
+from app.config.presets import AZURE_DEFAULT_API_VERSION, preset
 from app.config.provider_probe import ProbeResult, check_connection, fetch_models
-from app.config.settings import AZURE_DEFAULT_API_VERSION, Settings, preset
+from app.config.secrets import endpoint
+from app.config.settings import Settings
 from app.desktop.settings.settings_pages import PRESET_NOTES, AudioPage, GeneralPage, ProviderPage
 from app.desktop.window.theme import colors
 
@@ -45,8 +47,10 @@ class SettingsDialog(QDialog):
         self.original = settings
         self.secrets = secrets
         self.key_message: str | None = None
-        self._keys: dict[str, str] = {}  # preset id → key as shown/typed in this dialog
-        self._preset_id = settings.provider.preset
+        # (preset id, endpoint) → key typed in this dialog; a key belongs to one base URL
+        self._keys: dict[tuple[str, str], str] = {}
+        self._slot = (settings.provider.preset, endpoint(settings.provider.base_url))
+        self._shown = ""  # the stored key put in the field for ``_slot`` (to notice typing)
         self._tasks: set[asyncio.Task[None]] = set()
         self._threads: list[threading.Thread] = []
         self.provider = ProviderPage(self)
@@ -67,6 +71,7 @@ class SettingsDialog(QDialog):
 
         self._fill(settings, devices or list_devices, hotkey_status, overridden)
         self.provider.preset.currentIndexChanged.connect(self._preset_changed)
+        self.provider.base_url.editingFinished.connect(self._url_changed)
         self.provider.fetch.clicked.connect(self.fetch_models)
         self.provider.test.clicked.connect(self.test_connection)
         self.probe_done.connect(self._show_probe)
@@ -86,13 +91,14 @@ class SettingsDialog(QDialog):
         p.base_url.setText(s.provider.base_url)
         p.model.setEditText(s.provider.model)
         p.api_version.setText(s.provider.api_version)
-        p.api_key.setText(self._stored_key(s.provider.preset))
+        self._show_key(self._slot)
         p.local.fill(s.local)
         self._update_kind()
         if overridden:
             p.override_note.setText(
-                "Some values come from environment variables or command-line flags for this "
-                f"run ({', '.join(sorted(overridden))}); what you save here applies without them."
+                "This run uses environment variables or command-line flags for "
+                f"{', '.join(sorted(overridden))}. They apply to this run only and are never "
+                "saved; this dialog shows and saves your own settings."
             )
             p.override_note.show()
         a = self.audio
@@ -160,38 +166,65 @@ class SettingsDialog(QDialog):
         return s
 
     def save(self) -> None:
+        """Keys are saved for the preset and base URL they were entered with."""
+        self._url_changed()
         settings = self.edited()
-        self._keys[settings.provider.preset] = self.provider.api_key.text().strip()
+        self._remember_typed_key()
         if self.secrets is not None:
-            for preset_id, key in self._keys.items():
-                if key != (self.secrets.get(preset_id) or ""):
-                    self.key_message = self.secrets.set(preset_id, key) or self.key_message
+            for (preset_id, url), key in self._keys.items():
+                if key != (self.secrets.get(preset_id, url) or ""):
+                    message = self.secrets.set(preset_id, url, key)
+                    self.key_message = message or self.key_message
             self.key_message = self.audio.stt.save_key() or self.key_message
         self.saved.emit(settings)
         self.accept()
 
     # -- provider page behaviour -----------------------------------------------------------
 
-    def _stored_key(self, preset_id: str) -> str:
-        if preset_id in self._keys:
-            return self._keys[preset_id]
-        key = self.secrets.get(preset_id) if self.secrets is not None else None
+    def _stored_key(self, slot: tuple[str, str]) -> str:
+        if slot in self._keys:
+            return self._keys[slot]
+        key = self.secrets.get(*slot) if self.secrets is not None else None
         if self.secrets is not None and self.secrets.message:
             self.provider.key_note.setText(self.secrets.message)
             self.provider.key_note.show()
         return key or ""
 
+    def _show_key(self, slot: tuple[str, str]) -> None:
+        self._slot = slot
+        self._shown = self._stored_key(slot)
+        self.provider.api_key.setText(self._shown)
+
+    def _remember_typed_key(self) -> None:
+        typed = self.provider.api_key.text().strip()
+        if typed != self._shown:
+            self._keys[self._slot] = typed
+
+    def _url_changed(self) -> None:
+        """A new base URL: a stored key stays with its own URL (the field shows the key saved
+        for the new one, if any); a key the user typed here goes with the URL they give."""
+        p = self.provider
+        slot = (str(p.preset.currentData()), endpoint(p.base_url.text()))
+        if slot == self._slot:
+            return
+        typed = p.api_key.text().strip()
+        if typed != self._shown:
+            self._keys.pop(self._slot, None)
+            self._slot, self._shown = slot, self._stored_key(slot)
+            p.api_key.setText(typed)
+        else:
+            self._show_key(slot)
+
     def _preset_changed(self) -> None:
         p = self.provider
-        self._keys[self._preset_id] = p.api_key.text().strip()
+        self._remember_typed_key()
         chosen = preset(str(p.preset.currentData()))
-        self._preset_id = chosen.id
         p.base_url.setText(chosen.base_url)
         p.model.clear()
         p.model.setEditText(chosen.default_model)
         if chosen.kind == "azure" and not p.api_version.text():
             p.api_version.setText(AZURE_DEFAULT_API_VERSION)
-        p.api_key.setText(self._stored_key(chosen.id))
+        self._show_key((chosen.id, endpoint(chosen.base_url)))
         p.result.clear()
         self._update_kind()
 
@@ -221,6 +254,7 @@ class SettingsDialog(QDialog):
         self._probe("test", check_connection)
 
     def _probe(self, which: str, probe: Callable[..., Coroutine[Any, Any, ProbeResult]]) -> None:
+        self._url_changed()  # the key field holds the key for the URL being probed
         s = self.edited()
         key = self.provider.api_key.text().strip() or None
         args = (s.provider.kind, s.provider.base_url, key, s.provider.api_version or None)

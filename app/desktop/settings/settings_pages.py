@@ -25,7 +25,8 @@ from PySide6.QtWidgets import (
 )
 
 from app.config.audio_devices import Device
-from app.config.settings import PRESETS, RANGES
+from app.config.presets import PRESETS
+from app.config.settings import RANGES
 from app.desktop.settings.local_model_page import LocalModelGroup
 from app.desktop.settings.stt_group import SpeechRecognitionGroup
 

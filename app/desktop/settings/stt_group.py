@@ -28,7 +28,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.config.settings import SttSettings
-from app.config.stt_config import SttConfig, check_url, stt_key_name
+from app.config.stt_config import KEY_PRESET, SttConfig, check_url
 from app.desktop.window.theme import colors
 
 PLACEHOLDER_URL = "http://localhost:8000/v1"
@@ -115,7 +115,7 @@ class SpeechRecognitionGroup(QGroupBox):
         key = self.api_key.text().strip()
         if self.secrets is None or not url or key == self._stored_key(url):
             return None
-        result: str | None = self.secrets.set(stt_key_name(url), key)
+        result: str | None = self.secrets.set(KEY_PRESET, url, key)
         return result
 
     def config(self) -> SttConfig:
@@ -128,7 +128,7 @@ class SpeechRecognitionGroup(QGroupBox):
     def _stored_key(self, url: str) -> str:
         if self.secrets is None or not url:
             return ""
-        return str(self.secrets.get(stt_key_name(url)) or "")
+        return str(self.secrets.get(KEY_PRESET, url) or "")
 
     def _url_edited(self) -> None:
         url = self.url.text().strip()

@@ -27,7 +27,8 @@ from PySide6.QtWidgets import (
 )
 
 from app.agent import events as ev
-from app.config.settings import ProviderSettings, Settings, SttSettings, preset, save_settings
+from app.config.presets import preset
+from app.config.settings import ProviderSettings, Settings, SttSettings, save_settings
 from app.desktop.controls.key_router import KeyRouter
 from app.desktop.controls.level_meter import LevelMeter
 from app.desktop.controls.message_box import MessageBox
@@ -64,11 +65,15 @@ class MainWindow(QMainWindow):
         hotkey_status: tuple[bool, str] | None = None,
         on_settings_saved: Callable[[Settings], None] | None = None,
         on_quit: Callable[[], None] | None = None,
+        overridden: frozenset[str] = frozenset(),
         parent: QWidget | None = None,
     ) -> None:
+        """``settings``: the saved (file's) settings, the only ones the window writes;
+        ``overridden``: what the environment or flags set for this run (never saved)."""
         super().__init__(parent)
         self.bridge = bridge
         self.settings = settings
+        self.overridden = overridden
         self.history = history_store
         self.secrets = secrets
         self.earcons = earcons
@@ -90,6 +95,8 @@ class MainWindow(QMainWindow):
         self.stop_action = self.menus.stop
         self.latency_action = self.menus.latency
         bridge.event.connect(self.handle_event)
+        if hasattr(bridge, "history_written"):  # rows saved off the GUI thread
+            bridge.history_written.connect(self._sync_history)
         self.tracker.changed.connect(self._state_changed)
         self._state_changed(self.tracker.state)
         self.keys = KeyRouter(self, self.ptt, self.show_about)
@@ -170,6 +177,7 @@ class MainWindow(QMainWindow):
             self.sidebar.open_requested.connect(self.open_conversation)
             self.sidebar.new_requested.connect(self.new_conversation)
             self.sidebar.deleted.connect(self._deleted)
+            self.sidebar.failed.connect(lambda text: self.show_status(f"⚠ {text}"))
             self.splitter.addWidget(self.sidebar)
         self.splitter.addWidget(main)
         self.splitter.setStretchFactor(self.splitter.count() - 1, 1)
@@ -301,7 +309,11 @@ class MainWindow(QMainWindow):
             self.settings_dialog.activateWindow()
             return
         dialog = SettingsDialog(
-            self.settings, self.secrets, hotkey_status=self.hotkey_status, parent=self
+            self.settings,
+            self.secrets,
+            hotkey_status=self.hotkey_status,
+            overridden=self.overridden,
+            parent=self,
         )
         dialog.saved.connect(self.settings_saved)
         self.settings_dialog = dialog

@@ -1,0 +1,181 @@
+"""The barge-in decision: what the user's speech does to the reply in flight. One place.
+
+DESIGN.md's rules, in the order ``handle`` applies them to a finished utterance:
+
+1. **Words first.** The utterance is transcribed before anything is echoed or
+   interrupted; until then the reply is only paused (``onset``).
+2. **No words, or Harken's own voice** heard back → the paused reply resumes
+   (``false_interruption``, reason "no words" / "echo …").
+3. **A backchannel alone** ("mm-hmm", "yeah") over a running reply → resumes
+   too (reason "backchannel"): the user is listening, not interrupting.
+4. **A stop phrase alone** ("stop", "never mind") over a running reply → echoed,
+   the reply cancelled, nothing sent; the assistant goes idle.
+5. **Anything else** → echoed, then the running turn is interrupted and the
+   new instruction runs (with barge-in off: queued, run in order).
+
+"May the paused reply resume?" is one predicate, ``may_resume``: only when no
+more of the user's speech is on its way (not speaking, nothing queued, nothing
+being transcribed). Steps 3–4 apply only with barge-in on and a turn running;
+otherwise such words are an ordinary message.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import StrEnum
+
+from app.agent import events as ev
+from app.agent.echo import is_self_echo
+from app.agent.inputs import VoiceInput
+from app.agent.phrases import Kind, Phrases
+from app.agent.ports import SpeechPort, TranscriberPort
+from app.agent.scheduler import TurnScheduler
+from app.agent.turn import Turn
+from providers.cancel import Cancelled, CancelToken
+
+log = logging.getLogger(__name__)
+
+ECHO = "echo of the assistant's own voice"
+
+
+class Verdict(StrEnum):
+    RESUME = "resume"  # a false interruption: the paused reply goes on
+    STOP = "stop"  # cancel the reply, send nothing
+    RUN = "run"  # a new instruction
+
+
+@dataclass(frozen=True)
+class Decision:
+    verdict: Verdict
+    reason: str = ""  # why a RESUME: "no words", ECHO, "backchannel"
+
+
+class BargeIn:
+    def __init__(
+        self,
+        *,
+        transcriber: TranscriberPort,
+        speech: SpeechPort,
+        scheduler: TurnScheduler,
+        emit: Callable[[ev.Event], None],
+        inputs_waiting: Callable[[], bool],
+        changed: Callable[[], None],
+        enabled: bool = True,
+        phrases: Phrases | None = None,
+    ) -> None:
+        self.transcriber = transcriber
+        self.enabled = enabled
+        self.phrases = phrases or Phrases()
+        self._speech = speech
+        self._scheduler = scheduler
+        self._emit = emit
+        self._inputs_waiting = inputs_waiting
+        self._changed = changed
+        self._user_speaking = False
+        self._transcribing = 0
+        self._token: CancelToken | None = None
+
+    @property
+    def user_speaking(self) -> bool:
+        return self._user_speaking
+
+    @property
+    def transcribing(self) -> bool:
+        return self._transcribing > 0
+
+    # -- while the user speaks -------------------------------------------------------------
+
+    def onset(self) -> None:
+        """Speech began (VAD onset, push-to-talk pressed): silence the reply, keep it."""
+        self._user_speaking = True
+        turn = self._scheduler.running
+        if turn is not None and self.enabled:
+            self._scheduler.pause.pause(turn)
+
+    def blip(self) -> None:
+        """The onset was too short to be speech."""
+        self._user_speaking = False
+        if self.may_resume():
+            self._scheduler.pause.resume()
+
+    def ended(self) -> None:
+        """Speech ended; its utterance is queued for ``handle``."""
+        self._user_speaking = False
+
+    def may_resume(self) -> bool:
+        """The one predicate: no more of the user's speech is on its way."""
+        return not self._user_speaking and not self._inputs_waiting() and not self.transcribing
+
+    # -- a finished utterance --------------------------------------------------------------
+
+    async def handle(self, item: VoiceInput) -> None:
+        """One utterance, by the rules above, in order."""
+        text = await self._words(item)  # 1. words first
+        if text is None:
+            return  # transcription cancelled (Stop, quitting): nothing to decide
+        running = self._scheduler.running
+        decision = self.decide(text, running)
+        if decision.verdict is Verdict.RESUME:  # 2, 3
+            self._emit(ev.PartialTranscript(utterance_id=item.utterance_id, text=""))
+            if running is not None:
+                self._emit(ev.FalseInterruption(turn_id=running.id, reason=decision.reason))
+            if self.may_resume():
+                self._scheduler.pause.resume()
+            self._changed()
+            return
+        if decision.verdict is Verdict.STOP:  # 4
+            self._emit(ev.Transcript(text=text, turn_id=0, utterance_id=item.utterance_id))
+            self._scheduler.stop()
+            return
+        turn = self._scheduler.new_turn(text, "voice")  # 5: echo, then interrupt or queue
+        turn.speech_end_at = item.ended_at
+        turn.transcript_at = time.monotonic()
+        self._emit(ev.Transcript(text=text, turn_id=turn.id, utterance_id=item.utterance_id))
+        replaced = self._scheduler.dispatch(turn, barge_in=self.enabled)
+        await self._scheduler.await_end(replaced)
+
+    def decide(self, text: str, running: Turn | None) -> Decision:
+        """Rules 2–5 for a transcript; ``running``: the turn it was spoken over, if any."""
+        if not text:
+            return Decision(Verdict.RESUME, "no words")
+        if self._speech.enabled and is_self_echo(text, self._speech.recent_spoken_text()):
+            return Decision(Verdict.RESUME, ECHO)
+        if running is not None and self.enabled:
+            kind = self.phrases.classify(text)
+            if kind is Kind.BACKCHANNEL:
+                return Decision(Verdict.RESUME, "backchannel")
+            if kind is Kind.STOP:
+                return Decision(Verdict.STOP)
+        return Decision(Verdict.RUN)
+
+    def cancel_transcription(self) -> None:
+        """Stop: the utterance being transcribed is dropped."""
+        if self._token is not None:
+            self._token.cancel("stopped by the user")
+
+    async def _words(self, item: VoiceInput) -> str | None:
+        """The transcript ("" for none or a failed model); None when it was cancelled."""
+        self._transcribing += 1
+        self._changed()
+        token = self._token = CancelToken()
+        try:
+            if item.prepared is not None:
+                result = await item.prepared.result(token)
+            else:
+                result = await self.transcriber.transcribe(item.audio, token)
+            return result.text.strip()
+        except Cancelled:
+            self._emit(ev.PartialTranscript(utterance_id=item.utterance_id, text=""))
+            return None
+        except Exception as exc:  # a broken model must not lose the app
+            log.exception("transcription failed")
+            self._emit(ev.ErrorEvent(kind="transcription", message=str(exc)))
+            return ""
+        finally:
+            # No state change published here: the verdict decides the next state (a new
+            # turn → thinking); an "idle" in between would flicker.
+            self._transcribing -= 1
+            self._token = None
