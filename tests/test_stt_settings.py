@@ -14,10 +14,11 @@ from faster_whisper import decode_audio
 
 from app.agent import events as ev
 from app.cli import build_parser, configured_stt
+from app.config.overlay import resolve
 from app.config.overrides import flag_overrides
 from app.config.provider_config import ConfigError
 from app.config.secrets import SecretStore
-from app.config.settings import Settings, load_settings, resolve, save_settings
+from app.config.settings import Settings, load_settings, save_settings
 from app.config.stt_config import KEY_ENV, KEY_PRESET, SttConfig, stt_config
 from app.runtime.composition import RuntimeOptions, build_components
 from audio.server_stt import FallbackTranscriber
