@@ -41,7 +41,7 @@ class SpeechRecognitionGroup(QGroupBox):
         super().__init__("Speech recognition", parent)
         self.secrets: Any = None
         self.local = QRadioButton("On this &computer (Whisper, works offline)", self)
-        self.server = QRadioButton("On a &server (OpenAI-compatible transcription API)", self)
+        self.server = QRadioButton("O&n a server (OpenAI-compatible transcription API)", self)
         self.url = QLineEdit(self)
         self.url.setPlaceholderText(PLACEHOLDER_URL)
         self.model = QLineEdit(self)
@@ -69,8 +69,8 @@ class SpeechRecognitionGroup(QGroupBox):
 
         form = QFormLayout()
         form.addRow("&URL:", self.url)
-        form.addRow("&Model:", self.model)
-        form.addRow("API &key:", self.api_key)
+        form.addRow("Mo&del:", self.model)
+        form.addRow("API ke&y:", self.api_key)
         row = QHBoxLayout()
         row.addWidget(self.test)
         row.addWidget(self.result, 1)
