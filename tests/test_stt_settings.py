@@ -11,6 +11,7 @@ import keyring
 import numpy as np
 import pytest
 from faster_whisper import decode_audio
+from pytestqt.qtbot import QtBot
 
 from app.agent import events as ev
 from app.cli import build_parser, configured_stt
@@ -20,6 +21,7 @@ from app.config.provider_config import ConfigError
 from app.config.secrets import SecretStore
 from app.config.settings import Settings, load_settings, save_settings
 from app.config.stt_config import KEY_ENV, KEY_PRESET, SttConfig, stt_config
+from app.desktop.settings.settings_dialog import SettingsDialog
 from app.runtime.composition import RuntimeOptions, build_components
 from audio.server_stt import FallbackTranscriber
 from audio.transcriber import WhisperTranscriber
@@ -131,3 +133,30 @@ async def test_saved_settings_switch_the_running_app_to_the_server_and_back(
         assert live.speculative.final is None and components.stt_engine == "local"
     finally:
         await components.aclose()
+
+
+def test_the_dialog_saves_the_server_and_its_key_for_that_url_only(qtbot: QtBot) -> None:
+    dialog = SettingsDialog(Settings(), SecretStore(), devices=lambda: [])
+    qtbot.addWidget(dialog)
+    saved: list[Settings] = []
+    dialog.saved.connect(saved.append)
+    group = dialog.audio.stt
+    assert group.local.isChecked() and not group.url.isEnabled()
+    group.server.setChecked(True)
+    group.url.setText("http://gpu-box:8000/v1")
+    group.model.setText("large-v3")
+    group.api_key.setText("sk-gpu")
+    dialog.save()
+    (settings,) = saved
+    assert (settings.stt.mode, settings.stt.url, settings.stt.model) == (
+        "server", "http://gpu-box:8000/v1", "large-v3",
+    )  # fmt: skip
+    assert keyring.get_password("harken", "stt http://gpu-box:8000/v1") == "sk-gpu"
+
+    again = SettingsDialog(settings, SecretStore(), devices=lambda: [])
+    qtbot.addWidget(again)
+    group = again.audio.stt
+    assert group.api_key.text() == "sk-gpu"  # shown for the URL it was saved with
+    group.url.setText("http://elsewhere:8000/v1")
+    group.url.editingFinished.emit()
+    assert group.api_key.text() == ""  # not offered to another server
