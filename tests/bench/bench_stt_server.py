@@ -15,6 +15,11 @@ so this is a floor for what a separate GPU machine costs only in round trip,
 not a prediction of it.
 
     .venv/bin/python -m tests.bench.bench_stt_server [--runs 2]
+
+Measured on the two-core test machine (load average 6.7, other engineers' tests
+running): local 0.787 s, server 6.024 s, bare POST 2.133 s (medians, n=10);
+the server path pays for the local previews competing with the server for the
+same two cores (1.4–2.3 s with ``--no-speculation``; see the README).
 """
 
 from __future__ import annotations
