@@ -24,8 +24,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="A desktop voice assistant you can talk over.",
         epilog="Environment: OPENAI_API_KEY, OPENAI_BASE_URL, ANTHROPIC_API_KEY, "
         "AZURE_OPENAI_API_KEY, AZURE_OPENAI_ENDPOINT, OPENAI_API_VERSION, HARKEN_PROVIDER, "
-        "HARKEN_BASE_URL, HARKEN_MODEL, HARKEN_LOCAL_MODEL override the settings file; flags "
-        f"override both. {EXIT_CODES}",
+        "HARKEN_BASE_URL, HARKEN_MODEL, HARKEN_LOCAL_MODEL, HARKEN_STT_URL, HARKEN_STT_API_KEY "
+        f"override the settings file; flags override both. {EXIT_CODES}",
     )
     p.add_argument("--version", action="version", version=f"harken {app_version()}")
     p.add_argument("--headless", action="store_true", help="run without a window, JSON on stdout")
@@ -73,6 +73,13 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--input-device", help="microphone name or index")
     g.add_argument("--output-device", help="speaker name or index")
     g.add_argument("--whisper-model", help="'bundled', a model directory, or a model name")
+    g.add_argument(
+        "--stt-url",
+        metavar="URL",
+        help="transcribe on this OpenAI-compatible server (base URL with /v1, e.g. "
+        "http://localhost:8000/v1); local Whisper covers for it when it fails",
+    )
+    g.add_argument("--stt-model", help="the transcription server's model (default whisper-1)")
     g = p.add_argument_group("provider")
     g.add_argument("--provider", choices=["openai", "anthropic", "azure", "local"])
     g.add_argument("--base-url", help="e.g. http://localhost:11434/v1 (OpenAI-compatible)")
@@ -99,6 +106,7 @@ def headless_options(args: argparse.Namespace) -> Any:
     from app.config.provider_config import ConfigError, check_usable, provider_config
     from app.config.secrets import SecretStore
     from app.config.settings import load_settings, saved_base_urls
+    from app.config.stt_config import stt_config
     from app.runtime.composition import RuntimeOptions
 
     loaded = load_settings()
@@ -113,10 +121,27 @@ def headless_options(args: argparse.Namespace) -> Any:
     p = resolved.settings.provider
     config = provider_config(resolved, secrets.get(p.preset, p.base_url))
     check_usable(resolved, config)
-    options = RuntimeOptions.from_settings(resolved.settings, config)
+    stt = stt_config(resolved.settings, secrets, os.environ)
+    options = RuntimeOptions.from_settings(resolved.settings, config, stt)
     options.hands_free = True  # headless input is always voice-activated
     options.speculation = not getattr(args, "no_speculation", False)
     return options
+
+
+def configured_stt(args: argparse.Namespace) -> Any:
+    """The transcription server in effect (settings < environment < flags), or None."""
+    from app.config.overlay import OverrideError, resolve
+    from app.config.overrides import flag_overrides
+    from app.config.provider_config import ConfigError
+    from app.config.secrets import SecretStore
+    from app.config.settings import load_settings
+    from app.config.stt_config import stt_config
+
+    try:
+        resolved = resolve(load_settings().settings, os.environ, flag_overrides(args))
+    except OverrideError as exc:
+        raise ConfigError(str(exc)) from None
+    return stt_config(resolved.settings, SecretStore(), os.environ)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -131,9 +156,14 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.self_test:
         setup_logging(verbose=args.verbose)
+        from app.config.provider_config import ConfigError
         from app.selftest.runner import main as self_test
 
-        return self_test()
+        try:
+            stt = configured_stt(args)
+        except ConfigError as exc:
+            parser.exit(2, f"harken: {exc}\n")
+        return self_test(stt=stt)
     if args.headless:
         if args.input:
             problem = _unreadable(Path(args.input))

@@ -34,6 +34,7 @@ from .segmenter import (
     SpeechStarted,
     VoiceDetector,
 )
+from .server_stt import ServerFinal
 from .speculative import DecodeWorker, PreparedTranscript, SpeculativeTranscriber
 
 NEVER_S = 3600.0  # the key ends a held utterance, never a silence
@@ -88,7 +89,7 @@ class HeldSpeech:
                 audio = self._audio_until(event.at_s)
                 self.speculative.progress(SpeechProgress(audio, 0.0, event.at_s))
 
-    def release(self, audio: npt.NDArray[np.float32]) -> PreparedTranscript:
+    def release(self, audio: npt.NDArray[np.float32]) -> PreparedTranscript | ServerFinal:
         """The key went up: the transcript of ``audio`` (the recorder's whole recording),
         reusing the pass of a pause that lasted until now."""
         seg = self._segmenter

@@ -39,8 +39,9 @@ from providers.cancel import CancelToken
 
 from .hallucination import SAMPLE_RATE_HZ, CleanText, is_near_silent
 from .segmenter import SpeechEnded, SpeechPaused, SpeechProgress
+from .server_stt import ServerFinal
 from .short_context import MIN_FRAMES
-from .transcriber import Transcription, as_mono_float32, await_or_cancel
+from .transcriber import Transcriber, Transcription, as_mono_float32, await_or_cancel
 
 log = logging.getLogger(__name__)
 
@@ -172,6 +173,9 @@ class SpeculativeTranscriber:
         # pass, whose text may become the final one, keeps the full 30 s, as a final does.
         self.short_context = short_context
         self.stats = SpeculationStats()
+        # A transcriber for the final pass instead of the worker (a server, see
+        # audio.server_stt): partials and pause passes stay on the worker.
+        self.final: Transcriber | None = None
         self._utterance: int | None = None  # the utterance still being spoken
         self._spec: _Pass | None = None
         self._in_flight: set[_Pass] = set()
@@ -246,13 +250,19 @@ class SpeculativeTranscriber:
         self._cancel_partials()
         self._utterance = None
 
-    def ended(self, event: SpeechEnded) -> PreparedTranscript:
-        """The utterance is over: reuse the pause's pass when it covers exactly this audio."""
+    def ended(self, event: SpeechEnded) -> PreparedTranscript | ServerFinal:
+        """The utterance is over: reuse the pause's pass when it covers exactly this audio
+        (with a ``final`` transcriber set, it gets the final pass instead)."""
         utterance = self._utterance if self._utterance is not None else 0  # 0: not seen start
         self._utterance = None
         self._cancel_partials()
         duration_s = len(event.audio) / SAMPLE_RATE_HZ
         spec, self._spec = self._spec, None
+        if self.final is not None:
+            if spec is not None:
+                self._cancel(spec)
+            self.stats.final_passes += 1
+            return ServerFinal(self.final, as_mono_float32(event.audio))
         if (
             spec is not None
             and spec.utterance_id == utterance

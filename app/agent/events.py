@@ -36,6 +36,8 @@ class Ready(Event):
 
     type: ClassVar[str] = "ready"
     stt_model: str = ""
+    stt_engine: str = "local"  # "server": final transcripts come from a transcription server
+    stt_url: str = ""  # that server's base URL
     load_warnings: tuple[str, ...] = ()
 
 

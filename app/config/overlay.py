@@ -33,6 +33,7 @@ ENV_VARS = (
     "AZURE_OPENAI_ENDPOINT",
     "OPENAI_API_VERSION",
     "HARKEN_LOCAL_MODEL",
+    "HARKEN_STT_URL",
 )
 # Flat command-line names → dotted setting paths ("provider" and "api_key" are special).
 FLAG_FIELDS = {
@@ -54,6 +55,8 @@ FLAG_FIELDS = {
     "chat_format": "local.chat_format",
     "context_length": "local.context_length",
     "threads": "local.threads",
+    "stt_url": "stt.url",
+    "stt_model": "stt.model",
 }
 
 
@@ -103,6 +106,7 @@ def resolve(
         ("HARKEN_MODEL", "provider.model"),
         ("OPENAI_API_VERSION" if kind == "azure" else None, "provider.api_version"),
         ("HARKEN_LOCAL_MODEL", "local.model_path"),
+        ("HARKEN_STT_URL", "stt.url"),
     ):
         if var and env.get(var):
             _set(s, path, env[var], var)
@@ -119,6 +123,9 @@ def resolve(
         touched.add(path)
     if s.provider.kind == "azure" and not s.provider.api_version:
         s.provider.api_version = AZURE_DEFAULT_API_VERSION
+    if "stt.url" in touched and s.stt.url.strip():  # a server URL given means "use it"
+        s.stt.mode = "server"
+        touched.add("stt.mode")
     return Resolved(s, key, key_source, frozenset(touched))
 
 

@@ -37,4 +37,6 @@ def flag_overrides(args: argparse.Namespace) -> dict[str, Any]:
         "chat_format": flag("chat_format"),
         "context_length": flag("context_length"),
         "threads": flag("threads"),
+        "stt_url": flag("stt_url"),
+        "stt_model": flag("stt_model"),
     }

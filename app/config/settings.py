@@ -81,6 +81,16 @@ class AudioSettings:
 
 
 @dataclass
+class SttSettings:
+    """Speech recognition on this computer ("local") or on an OpenAI-compatible server."""
+
+    mode: str = "local"  # "local" | "server"
+    url: str = ""  # the server's base URL with /v1, e.g. http://localhost:8000/v1
+    model: str = "whisper-1"
+    timeout_ms: int = 5000  # no answer by then: local Whisper transcribes that utterance
+
+
+@dataclass
 class BargeInSettings:
     """Said alone over a reply, these let it go on (backchannels) or cancel it (stop phrases);
     anything else interrupts it as a new instruction (``app.agent.phrases``)."""
@@ -123,6 +133,7 @@ class Settings:
     hotkey: HotkeySettings = field(default_factory=HotkeySettings)
     tools: ToolSettings = field(default_factory=ToolSettings)
     local: LocalSettings = field(default_factory=LocalSettings)
+    stt: SttSettings = field(default_factory=SttSettings)
 
 
 CHOICES: dict[str, tuple[str, ...]] = {
@@ -131,6 +142,7 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "audio.input_mode": ("push_to_talk", "hands_free"),
     "audio.voice": ("piper-joe", "system"),
     "ui.theme": ("system", "light", "dark"),
+    "stt.mode": ("local", "server"),
 }
 RANGES: dict[str, tuple[int, int]] = {
     "audio.hangover_ms": (100, 5000),
@@ -139,6 +151,7 @@ RANGES: dict[str, tuple[int, int]] = {
     "local.max_reply_tokens": (16, 32768),
     "audio.hangover_min_ms": (100, 5000),
     "audio.hangover_max_ms": (100, 5000),
+    "stt.timeout_ms": (500, 120000),
 }
 
 

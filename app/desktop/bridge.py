@@ -73,7 +73,14 @@ class ControllerBridge(QObject):
             return
         for warning in warnings:
             self.publish(ev.ErrorEvent(kind="model", message=warning))
-        self.publish(ev.Ready(stt_model=self.components.stt_description))  # the window says how
+        server = self.components.options.stt
+        self.publish(  # the window says how
+            ev.Ready(
+                stt_model=self.components.stt_description,
+                stt_engine=self.components.stt_engine,
+                stt_url=server.url if server is not None else "",
+            )
+        )
         self.restart_capture()
 
     def restart_capture(self) -> None:

@@ -65,7 +65,9 @@ class DesktopSession:
             self.messages.append(f"{exc} Conversations will not be saved this time.")
             self.history = None
         self.bridge = ControllerBridge()
-        options = RuntimeOptions.from_settings(self.resolved.settings, self._provider_config())
+        options = RuntimeOptions.from_settings(
+            self.resolved.settings, self._provider_config(), self._stt_config()
+        )
         self._check_base_url(options.provider)
         self.components = build_components(
             options,
@@ -105,6 +107,17 @@ class DesktopSession:
         if problem:
             self.messages.append(f"{problem[0].upper()}{problem[1:]}. Open Settings → Provider.")
 
+    def _stt_config(self) -> Any:
+        """The transcription server, or None; a bad URL is reported and local Whisper used."""
+        from app.config.provider_config import ConfigError
+        from app.config.stt_config import stt_config
+
+        try:
+            return stt_config(self.resolved.settings, self.secrets, os.environ)
+        except ConfigError as exc:
+            self.messages.append(f"{exc}. Speech is transcribed on this computer for now.")
+            return None
+
     def settings_saved(self, settings: Any) -> None:
         """Settings → Save: apply what changed without restarting."""
         from app.runtime.composition import RuntimeOptions, live_options
@@ -112,9 +125,13 @@ class DesktopSession:
         self.saved = settings
         self.resolved = self._resolve(settings)
         old = self.components.options
-        new = RuntimeOptions.from_settings(self.resolved.settings, self._provider_config())
+        new = RuntimeOptions.from_settings(
+            self.resolved.settings, self._provider_config(), self._stt_config()
+        )
         self.components.options = new
         self.components.reconfigure_provider(new.provider)
+        if new.stt != old.stt:
+            self.components.reconfigure_stt(new.stt)
         controller = self.components.controller
         controller.barge_in = new.barge_in
         controller.phrases = new.phrases

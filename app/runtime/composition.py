@@ -24,6 +24,7 @@ from app.agent.tools import build_default_registry
 from app.config.logging_setup import register_secret
 from app.config.paths import resource_path
 from app.config.settings import Settings, tool_permissions
+from app.config.stt_config import SttConfig
 from app.runtime.local_model_host import LocalModelHost
 from app.runtime.shutdown import SHUTDOWN_DEADLINE_S, close_all
 from app.version import user_agent
@@ -33,9 +34,11 @@ from audio.file_source import FileSource
 from audio.held_speech import HeldSpeech
 from audio.microphone import MicrophoneSource
 from audio.playback import SpeechPlayer
+from audio.remote_transcriber import RemoteTranscriber
 from audio.segmenter import SpeechSegmenter
+from audio.server_stt import FallbackTranscriber
 from audio.speech_output import SpeechOutput
-from audio.transcriber import WhisperTranscriber
+from audio.transcriber import Transcriber, WhisperTranscriber
 from audio.tts import EspeakTts, PiperTts, Tts
 from audio.turn_model import MODEL_FILE as SMART_TURN_FILE
 from audio.turn_model import SmartTurnModel
@@ -73,10 +76,13 @@ class RuntimeOptions:
     input_device: str | int | None = None
     output_device: str | int | None = None
     permissions: frozenset[str] = frozenset()
+    stt: SttConfig | None = None  # a transcription server; None: local Whisper only
     phrases: Phrases = field(default_factory=Phrases)  # backchannels and stop phrases
 
     @classmethod
-    def from_settings(cls, settings: Settings, provider: ProviderConfig) -> RuntimeOptions:
+    def from_settings(
+        cls, settings: Settings, provider: ProviderConfig, stt: SttConfig | None = None
+    ) -> RuntimeOptions:
         audio = settings.audio
         model = audio.whisper_model.strip()
         return cls(
@@ -96,6 +102,7 @@ class RuntimeOptions:
             input_device=_device(audio.input_device),
             output_device=_device(audio.output_device),
             permissions=tool_permissions(settings),
+            stt=stt,
             phrases=Phrases(settings.barge_in.backchannels, settings.barge_in.stop_phrases),
         )
 
@@ -119,6 +126,10 @@ class Components:
     provider_config: ProviderConfig
     local_host: LocalModelHost
     stt_description: str = ""
+    # What transcribes final utterances: ``transcriber``, or a server with it as fallback.
+    stt: Transcriber | None = None
+    emit: Callable[[ev.Event], None] = lambda _event: None
+    local_description: str = "local Whisper"
     # Opens the microphone for the device in the options; None: the real microphone,
     # echo-cancelled against ``echo_reference`` when the options ask for it.
     microphone_factory: Callable[[str | int | None], AudioSource] | None = None
@@ -157,7 +168,8 @@ class Components:
         ``microphone``: the live microphone will be used, so load its echo canceller."""
         self.local_host.start()
         warnings: list[str] = []
-        self.stt_description = await self.transcriber.wait_loaded()
+        self.local_description = await self.transcriber.wait_loaded()
+        self.stt_description = self._describe_stt()
         if self.transcriber.load_warning:
             warnings.append(self.transcriber.load_warning)
         speech_warning = await self.speech.wait_loaded()
@@ -183,6 +195,28 @@ class Components:
         self.controller.settings.model = config.model
         self.provider_config = config
         return provider
+
+    @property
+    def stt_engine(self) -> str:
+        """ "server" when final transcripts come from a transcription server, else "local"."""
+        return "server" if self.options.stt is not None else "local"
+
+    def reconfigure_stt(self, config: SttConfig | None) -> None:
+        """Settings → Audio → Speech recognition changed: applies from the next utterance."""
+        self.options.stt = config
+        self.stt = stt_transcriber(config, self.transcriber, self.client, self.emit)
+        self.controller.transcriber = self.stt
+        if self.pump.live is not None:
+            self.pump.live.speculative.final = self.stt if config is not None else None
+        if self.pump.held is not None:  # push-to-talk's final pass too
+            self.pump.held.speculative.final = self.stt if config is not None else None
+        self.stt_description = self._describe_stt()
+
+    def _describe_stt(self) -> str:
+        server, local = self.options.stt, self.local_description
+        if server is None:
+            return local
+        return f"{server.describe()} (server; {local} on this computer for previews and fallback)"
 
     def _log_echo_stats(self) -> None:
         if self._echo_canceller is not None:
@@ -226,6 +260,32 @@ def live_options(options: RuntimeOptions) -> LiveOptions:
     )
 
 
+def stt_transcriber(
+    config: SttConfig | None,
+    local: WhisperTranscriber,
+    client: Any,
+    emit: Callable[[ev.Event], None],
+) -> Transcriber:
+    """Local Whisper, or the server with local Whisper as its fallback (``audio.server_stt``)."""
+    if config is None:
+        return local
+    register_secret(config.api_key)
+    remote = RemoteTranscriber(
+        config.url,
+        api_key=config.api_key,
+        model=config.model,
+        client=client,
+        timeout_s=config.deadline_s,
+    )
+    return FallbackTranscriber(
+        remote,
+        local,
+        server_url=config.url,
+        deadline_s=config.deadline_s,
+        on_notice=lambda text: emit(ev.Status(text=text)),
+    )
+
+
 def build_components(
     options: RuntimeOptions,
     *,
@@ -243,6 +303,7 @@ def build_components(
     if transcriber is None:
         transcriber = WhisperTranscriber(options.whisper_model)
     transcriber.start_loading()
+    stt = stt_transcriber(options.stt, transcriber, client, emit)
     tts: Tts = EspeakTts() if options.voice == "system" else PiperTts()
     local_host = LocalModelHost(emit)
     holder: list[AgentController] = []
@@ -256,7 +317,7 @@ def build_components(
     controller = AgentController(
         provider=_provider(config, client, local_host),
         model=config.model,
-        transcriber=transcriber,
+        transcriber=stt,
         speech=speech,
         tools=build_default_registry(),
         emit=emit,
@@ -289,10 +350,15 @@ def build_components(
     pump = InputPump(
         controller, segmenter, emit=emit, hands_free=options.hands_free, live=live, held=held
     )
+    if options.stt is not None:  # partials and pause passes stay local (audio.server_stt)
+        live.speculative.final = stt
+        held.speculative.final = stt  # push-to-talk: the final pass on the server too
     return Components(
         controller=controller,
         pump=pump,
         transcriber=transcriber,
+        stt=stt,
+        emit=emit,
         speech=speech,
         tts=tts,
         client=client,

@@ -118,7 +118,15 @@ async def _run(
         printer(ev.ErrorEvent(kind=exc.kind.value, message=exc.message))
         return EXIT_FATAL
     probe = LoopLagProbe() if getattr(args, "loop_lag", False) else None
-    printer(ev.Ready(stt_model=components.stt_description, load_warnings=tuple(warnings)))
+    server = components.options.stt
+    printer(
+        ev.Ready(
+            stt_model=components.stt_description,
+            stt_engine=components.stt_engine,
+            stt_url=server.url if server is not None else "",
+            load_warnings=tuple(warnings),
+        )
+    )
     if probe is not None:
         probe.start()
     work: list[asyncio.Task[Any]] = []

@@ -17,7 +17,7 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from app.config import paths
 from app.selftest.checks import (
@@ -132,9 +132,15 @@ async def run_self_test(
     return SelfTestReport(tuple(results), time.perf_counter() - started, where_running())
 
 
-def main(out: TextIO | None = None) -> int:
-    """The ``--self-test`` command: print the report; 0 when all checks passed, else 1."""
+def main(out: TextIO | None = None, *, stt: Any = None) -> int:
+    """The ``--self-test`` command: print the report; 0 when all checks passed, else 1.
+    ``stt``: the configured transcription server (``SttConfig``), checked too when set."""
     out = out or sys.stdout
-    report = asyncio.run(run_self_test(progress=sys.stderr))
+    checks = CHECKS
+    if stt is not None:
+        from app.selftest.stt_server import stt_server_check
+
+        checks = (*CHECKS, ("transcription server", stt_server_check(stt)))
+    report = asyncio.run(run_self_test(checks, progress=sys.stderr))
     print(report.render(), file=out, flush=True)
     return 0 if report.ok else 1

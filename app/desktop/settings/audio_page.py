@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (
 
 from app.config.audio_devices import Device
 from app.config.settings import RANGES, Settings
+from app.desktop.settings.stt_group import SpeechRecognitionGroup
 from app.desktop.settings.widgets import hint, named
 
 NO_MIC = "No microphone found"
@@ -51,6 +52,7 @@ class AudioPage(QWidget):
         for name in ("tiny.en", "base.en", "small.en", "distil-small.en"):
             self.whisper_model.addItem(name)
         self.speech_output = QCheckBox("&Speak replies aloud", self)
+        self.stt = SpeechRecognitionGroup(self)
         self.echo_cancellation = QCheckBox(
             "Cancel the speakers' &echo (turn off with a headset)", self
         )
@@ -85,6 +87,7 @@ class AudioPage(QWidget):
         layout = QVBoxLayout(self)
         layout.addLayout(form)
         layout.addWidget(mode)
+        layout.addWidget(self.stt)
         layout.addStretch(1)
 
     def _ms_box(self, setting: str) -> QSpinBox:
@@ -145,3 +148,4 @@ class AudioPage(QWidget):
         s.audio.speech_output = self.speech_output.isChecked()
         s.audio.echo_cancellation = self.echo_cancellation.isChecked()
         s.audio.voice = str(self.voice.currentData())
+        self.stt.read(s.stt)

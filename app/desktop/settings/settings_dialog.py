@@ -80,6 +80,7 @@ class SettingsDialog(QDialog):
         self._show_key(self._slot)
         self.provider.show_overridden(overridden)
         self.audio.fill(settings, (devices or list_devices)())
+        self.audio.stt.fill(settings.stt, self.secrets)
         self.shortcuts.fill(settings, hotkeys.status if hotkeys is not None else None)
         self.general.fill(settings)
         if hotkeys is not None:
@@ -111,6 +112,7 @@ class SettingsDialog(QDialog):
                 if key != (self.secrets.get(preset_id, url) or ""):
                     message = self.secrets.set(preset_id, url, key)
                     self.key_message = message or self.key_message
+            self.key_message = self.audio.stt.save_key() or self.key_message
         self.saved.emit(settings)
         self.accept()
 
@@ -217,3 +219,4 @@ class SettingsDialog(QDialog):
     def _cancel_probes(self) -> None:
         for task in list(self._tasks):
             task.cancel()
+        self.audio.stt.cancel_test()

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from app.config.presets import preset
-from app.config.settings import ProviderSettings, Settings
+from app.config.settings import ProviderSettings, Settings, SttSettings
 from app.desktop.conversation.conversation_model import SETTINGS_LINK
 
 LINK_PREFIX = "harken:offer:"
@@ -45,7 +45,10 @@ class FirstRunOffers:
         offer = self.offers[index]
         changed = copy.deepcopy(settings)
         model = offer.models[0] if offer.models else preset(offer.preset).default_model
-        changed.provider = ProviderSettings(
-            preset=offer.preset, kind=offer.kind, base_url=offer.base_url, model=model
-        )
+        if offer.kind == "stt":  # a transcription server: speech recognition, not replies
+            changed.stt = SttSettings(mode="server", url=offer.base_url, model=model)
+        else:
+            changed.provider = ProviderSettings(
+                preset=offer.preset, kind=offer.kind, base_url=offer.base_url, model=model
+            )
         return changed, str(offer.label)
