@@ -38,6 +38,7 @@ import numpy.typing as npt
 
 from .echo_canceller import stream_clock_s
 from .errors import AudioErrorKind, SpeechOutputError
+from .player_events import ChunkStarted, PlaybackFailed, PlaybackIdle, PlayerEvent
 
 log = logging.getLogger(__name__)
 
@@ -46,27 +47,7 @@ DUCK_GAIN = 10 ** (-20 / 20)  # −20 dB: still audible, far below the user's vo
 DUCK_PAUSE_AFTER_S = 0.5  # ducked this long (speech went on): pause
 
 OutputTap = Callable[[npt.NDArray[np.float32], int, float], None]
-
-
-@dataclass(frozen=True)
-class ChunkStarted:
-    """The chunk's first sample was handed to the output device."""
-
-    text: str
-    tag: object
-
-
-@dataclass(frozen=True)
-class PlaybackIdle:
-    """Nothing is queued or playing any more (played out, stopped, or the device failed)."""
-
-
-@dataclass(frozen=True)
-class PlaybackFailed:
-    error: SpeechOutputError
-
-
-PlayerEvent = ChunkStarted | PlaybackIdle | PlaybackFailed
+__all__ = ["ChunkStarted", "PlaybackFailed", "PlaybackIdle", "PlayerEvent", "SpeechPlayer"]
 
 
 @dataclass
