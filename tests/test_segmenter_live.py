@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from audio.end_of_turn import HangoverPolicy
+from audio.end_of_turn import HangoverPolicy, hangover_for
 from audio.segmenter import (
     SegmentEvent,
     SpeechEnded,
@@ -108,8 +108,12 @@ def test_a_pause_hangover_ends_the_utterance_sooner_and_the_next_block_ends_it(
 def test_a_short_inner_pause_stays_one_utterance_at_the_shortest_hangover(
     vad: SileroVad, speech: SpeechLibrary, sentence: str
 ) -> None:
-    """The lesson of a 300 ms minimum: "Stop. <the rest>" was cut in two turns."""
+    """The lesson of a 300 ms minimum: "Stop. <the rest>" was cut in two turns. The
+    shortest hangover (200 ms) is never given to "Stop." or "Wait," alone: the pause gets
+    what the end-of-turn judge says for the words before it."""
     comp = compose(0.5, speech.say(sentence), 1.5)
-    shortest = HangoverPolicy().min_s
-    events = feed(live(vad), comp.audio, on_pause_hangover_s=shortest)
+    before_pause = sentence.split()[0]
+    hangover = hangover_for(before_pause, HangoverPolicy())
+    assert hangover > HangoverPolicy().min_s
+    events = feed(live(vad), comp.audio, on_pause_hangover_s=hangover)
     assert len(of(events, SpeechEnded)) == 1

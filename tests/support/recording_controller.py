@@ -38,7 +38,7 @@ class RecordingController:
         utterance_id, self._next = self._next, self._next + 1
         return utterance_id
 
-    def speech_started(self, at_s: float = 0.0) -> None:
+    def speech_started(self, at_s: float = 0.0, *, certain: bool = False) -> None:
         self.onsets_s.append(at_s)
 
     def utterance(
@@ -49,6 +49,7 @@ class RecordingController:
         end_s: float = 0.0,
         utterance_id: int | None = None,
         prepared: Any = None,
+        continues: int | None = None,
     ) -> None:
         self.utterances.append(HandedOver(audio, start_s, end_s, utterance_id, prepared))
 

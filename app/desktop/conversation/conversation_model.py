@@ -116,7 +116,7 @@ class ConversationModel:
     def partial(self, utterance_id: int) -> UserEntry | None:
         """The entry a preview of this utterance shows in (a continuation: its 🎙 message)."""
         last = self._last_final
-        if last is not None and last[0] == utterance_id:
+        if last is not None and last[0] == utterance_id and utterance_id != 0:  # 0: unknown
             return last[1]
         return self._partials.get(utterance_id)
 
