@@ -159,7 +159,8 @@ def test_spoken_question_and_spoken_interruption_in_the_real_window(
     assert dump.last["state"] == "replying"
     snap(app, tmp_path / "replying.png")
 
-    interruption = np.concatenate([silence(0.3), speech.say(INTERRUPTION)])
+    # 2 s on: speech sooner after the question would continue it (one turn, issue 17).
+    interruption = np.concatenate([silence(2.0), speech.say(INTERRUPTION)])
     assert pulse_mic.play(interruption).wait(timeout=30) == 0
     dump.wait(dump.shows(ANSWER), "the answer to the interruption", 60)
     dump.wait(lambda d: d["state"] == "idle", "idle after the answer", 30)
