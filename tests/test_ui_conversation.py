@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QFontMetrics, QTextCursor, QTextDocument
+from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
 from app.agent import events as ev
@@ -16,6 +17,10 @@ from tests.support.scripted_bridge import barge_in, chunks, failed_turn, tool_tu
 
 
 def make(qtbot: QtBot) -> ConversationView:
+    # Earlier tests may leave a dark palette on the application: start from the default.
+    app = QApplication.instance()
+    assert isinstance(app, QApplication)
+    app.setPalette(app.style().standardPalette())
     view = ConversationView()
     qtbot.addWidget(view)
     view.resize(700, 500)
