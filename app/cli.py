@@ -61,6 +61,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="let the Smart Turn audio model confirm or veto the end of a turn (off by default)",
     )
     g.add_argument(
+        "--no-early-request",
+        action="store_true",
+        help="wait for the end of a turn before requesting the reply (no early request at a "
+        "pause that sounds finished)",
+    )
+    g.add_argument(
         "--no-speculation",
         action="store_true",
         help="transcribe only after the hangover (no speculative passes, no partial transcripts)",

@@ -14,6 +14,11 @@ segmenter's live events instead:
   the worker has not reached it, stopped at the next segment otherwise).
 - ``progress``: every second or so of ongoing speech, a *partial* pass over
   the last ``partial_window_s`` of audio gives a live preview.
+- with ``on_quick`` set, a pause first gets a *quick* pass over the same
+  audio with a short encoder window (``audio.short_context``; ~0.15 s instead
+  of ~0.45 s for a short command): its words may start an early request
+  (``app.agent.early_request``), never the final transcript, which is still
+  the full pass's.
 
 The worker never falls behind real time: a partial pass is only queued when
 the worker is idle, and it is skipped if the worker cannot start it within
@@ -51,6 +56,8 @@ PARTIAL_WINDOW_S = 6.0
 # the hangover's silence behind it, does not.
 TAIL_PAD_S = 0.5
 ONE_WINDOW_S = 29.0  # audio Whisper decodes in a single window (so one segment)
+# A quick pass encodes at least MIN_FRAMES (10 s); past this much audio it saves too little.
+QUICK_MAX_S = 9.0
 PARTIAL_SLACK_S = 0.15
 
 
@@ -70,7 +77,7 @@ class DecodeWorker(Protocol):
 
 @dataclass(eq=False)
 class _Pass:
-    kind: str  # "partial" | "speculative" | "final"
+    kind: str  # "partial" | "quick" | "speculative" | "final"
     utterance_id: int
     end_s: float
     duration_s: float
@@ -93,6 +100,7 @@ class SpeculationStats:
     speculative_reused: int = 0
     speculative_rechecked: int = 0  # reused, found no words, so a full pass checked it
     speculative_discarded: int = 0
+    quick_passes: int = 0
     final_passes: int = 0
 
 
@@ -156,6 +164,7 @@ class SpeculativeTranscriber:
         *,
         on_partial: Callable[[int, str], None] | None = None,
         on_speculative: Callable[[int, float, str], None] | None = None,
+        on_quick: Callable[[int, float, str], None] | None = None,
         speculate: bool = True,
         partials: bool = True,
         partial_window_s: float = PARTIAL_WINDOW_S,
@@ -165,6 +174,7 @@ class SpeculativeTranscriber:
         self._worker = worker
         self._on_partial = on_partial
         self._on_speculative = on_speculative
+        self.on_quick = on_quick  # None: no quick passes
         self.speculate = speculate
         self.partials = partials
         self.partial_window_s = partial_window_s
@@ -178,6 +188,7 @@ class SpeculativeTranscriber:
         self.final: Transcriber | None = None
         self._utterance: int | None = None  # the utterance still being spoken
         self._spec: _Pass | None = None
+        self._quick: _Pass | None = None
         self._in_flight: set[_Pass] = set()
         self._idle = asyncio.Event()
         self._idle.set()
@@ -226,7 +237,11 @@ class SpeculativeTranscriber:
         audio = as_mono_float32(event.audio)
         if is_near_silent(audio):
             return
-        job = self._submit("speculative", _padded(audio), event.end_s)
+        padded = _padded(audio)
+        if self.on_quick is not None and len(audio) <= QUICK_MAX_S * SAMPLE_RATE_HZ:
+            quick = self._quick = self._submit("quick", padded, event.end_s)
+            quick.future.add_done_callback(lambda _f: self._quick_done(quick))
+        job = self._submit("speculative", padded, event.end_s)
         self._spec = job
         job.future.add_done_callback(lambda _f: self._speculative_done(job))
 
@@ -236,6 +251,7 @@ class SpeculativeTranscriber:
         Not started yet, or long (more than one window, so it stops between segments):
         cancelled. Already decoding its one window, where a cancel saves nothing: its
         words are kept as a preview instead."""
+        self._drop_quick()
         spec, self._spec = self._spec, None
         if spec is None:
             return
@@ -256,6 +272,7 @@ class SpeculativeTranscriber:
         utterance = self._utterance if self._utterance is not None else 0  # 0: not seen start
         self._utterance = None
         self._cancel_partials()
+        self._drop_quick()
         duration_s = len(event.audio) / SAMPLE_RATE_HZ
         spec, self._spec = self._spec, None
         if self.final is not None:
@@ -306,7 +323,7 @@ class SpeculativeTranscriber:
             utterance = self._utterance if self._utterance is not None else 0
         token = CancelToken()
         frames = None
-        if self.short_context and kind == "partial":
+        if self.short_context and kind in ("partial", "quick"):
             frames = MIN_FRAMES
         holder: list[_Pass] = []
         inner = self._worker.submit(
@@ -332,6 +349,8 @@ class SpeculativeTranscriber:
             self.stats.partial_passes += 1
         elif kind == "speculative":
             self.stats.speculative_passes += 1
+        elif kind == "quick":
+            self.stats.quick_passes += 1
         else:
             self.stats.final_passes += 1
         return job
@@ -375,7 +394,21 @@ class SpeculativeTranscriber:
         if self._on_speculative is not None:
             self._on_speculative(job.utterance_id, job.end_s, text)
 
+    def _quick_done(self, job: _Pass) -> None:
+        text = self._text(job)
+        if job is not self._quick or job.utterance_id != self._utterance:
+            return
+        self._quick = None
+        if text and self.on_quick is not None:
+            self.on_quick(job.utterance_id, job.end_s, text)
+
+    def _drop_quick(self) -> None:
+        quick, self._quick = self._quick, None
+        if quick is not None:
+            self._cancel(quick)
+
     def _drop_speculative(self) -> None:
+        self._drop_quick()
         spec, self._spec = self._spec, None
         if spec is not None:
             self.stats.speculative_discarded += 1

@@ -41,7 +41,9 @@ def wire(
         segmenter,
         whisper,
         emit=log,
-        options=LiveOptions(**options),  # type: ignore[arg-type]
+        # Early requests off unless a test asks: the scripted server answers requests in
+        # order, and an early request the turn did not take would use up the next reply.
+        options=LiveOptions(**{"early_request": False, **options}),  # type: ignore[arg-type]
     )
     controllers.on_teardown(live.close)
     return InputPump(controller, segmenter, emit=log, live=live), live, log
@@ -188,3 +190,39 @@ async def test_fixed_hangover_and_no_speculation_keep_the_old_path(
     assert (stats.speculative_passes, stats.partial_passes, stats.final_passes) == (0, 0, 1)
     assert log.of(ev.PartialTranscript) == [] and "capital" in transcript.text.lower()
     assert silence(0).size == 0
+
+
+async def test_a_finished_question_is_requested_at_the_pause_before_its_end_of_turn(
+    server: ScriptedServer,
+    controllers: Controllers,
+    whisper: WhisperTranscriber,
+    quiet: object,
+    speech: SpeechLibrary,
+) -> None:
+    """Early requests (the default): the quick pass at the pause sends the request, the
+    end of turn comes after; whichever request the turn used carries the full pass's words,
+    and an early one it did not take over was closed."""
+    server.answer("", sse_reply(openai_stream(["It is ", "noon."], delay_s=0.01)))
+    pump, live, log = wire(controllers, whisper, quiet, early_request=True)
+    controller = pump.controller
+    early: list[int] = []  # how many events had been logged when an early request went out
+    send = controller.early_request
+
+    def spy(utterance_id: int, text: str) -> bool:
+        sent = send(utterance_id, text)
+        if sent:
+            early.append(len(log.events))
+        return sent
+
+    controller.early_request = spy  # type: ignore[method-assign]
+    await speak(pump, compose(0.3, speech.say("What time is it in Tokyo?"), 1.5).audio)
+    finished = await log.wait_for(ev.TurnFinished, timeout_s=60)
+    assert finished.text == "It is noon."
+    assert live.speculative.stats.quick_passes >= 1
+    assert early and early[0] <= log.index(ev.SpeechEnded)  # sent before the end of turn
+    (transcript,) = log.of(ev.Transcript)
+    requests = server.requests
+    assert 1 <= len(requests) <= 2
+    assert requests[-1].json()["messages"][-1]["content"] == transcript.text
+    for request in requests[:-1]:  # closed, unless it had been answered in full already
+        await asyncio.to_thread(server.wait_for_end, request, 2.0)

@@ -24,7 +24,7 @@ import numpy as np
 import numpy.typing as npt
 
 from app.agent import events as ev
-from app.agent.barge_in import BargeIn
+from app.agent.barge_in import BargeIn, Verdict
 from app.agent.conversation import Conversation
 from app.agent.inputs import TypedInput, VoiceInput
 from app.agent.latency import LatencyMeter
@@ -35,7 +35,7 @@ from app.agent.state import derive_state
 from app.agent.tool_host import ToolHost
 from app.agent.tools import ToolRegistry
 from app.agent.turn import Turn, TurnRunner, TurnSettings
-from providers.base import Provider
+from providers.base import Holdable, Provider
 
 
 class AgentController:
@@ -168,6 +168,7 @@ class AgentController:
         """Onset of speech (VAD): turn the reply down at once (paused if speech goes on);
         ``certain`` (push-to-talk pressed): silence it at once."""
         self._emit(ev.SpeechStarted(at_s=at_s))
+        self._runner.drop_early("the user spoke again")
         self._barge_in.onset(certain=certain)
         self._update_state()
 
@@ -203,6 +204,32 @@ class AgentController:
             VoiceInput(audio, time.monotonic(), start_s, end_s, utterance_id, prepared, continues)
         )
 
+    def early_request(self, utterance_id: int, text: str) -> bool:
+        """The user paused after ``text`` (a quick pass) and it looks finished: send the
+        request the turn would send for it now (``app.agent.early_request``); the turn takes
+        it over if its words and history come out the same. True when one was sent.
+
+        Not for words the barge-in rules would not run (a backchannel, a stop phrase, an
+        echo), nor while earlier speech is still on its way or a turn would be queued; nor
+        with a model in this process, whose generation would slow the transcription."""
+        text = text.strip()
+        if self._closed or not text or isinstance(self.provider, Holdable):
+            return False
+        if not self._inputs.empty() or self._barge_in.transcribing:
+            return False
+        running = self._scheduler.running
+        if running is not None and not self._barge_in.enabled:
+            return False
+        if self._barge_in.decide(text, running).verdict is not Verdict.RUN:
+            return False
+        messages = self._scheduler.messages_if_dispatched(text)
+        self._runner.send_early(messages, utterance_id)
+        return True
+
+    def drop_early_request(self, reason: str) -> None:
+        """The user went on (or it is over): the early request will not be the turn's."""
+        self._runner.drop_early(reason)
+
     def submit_text(self, text: str) -> None:
         """A typed instruction: the same path as a voice one, minus transcription."""
         text = text.strip()
@@ -212,6 +239,7 @@ class AgentController:
     def stop(self) -> None:
         """Esc / Stop: cancel the running turn, queued turns and transcription."""
         self._barge_in.cancel_transcription()
+        self._runner.drop_early("stopped")
         self._scheduler.stop()
         self._update_state()
 
@@ -223,6 +251,7 @@ class AgentController:
             self._input_task.cancel()
             await asyncio.wait({self._input_task}, timeout=CANCEL_WAIT_S)
         await self._scheduler.close()
+        await self._runner.close()
         self._tool_host.close()
 
     async def wait_idle(self) -> None:
@@ -263,6 +292,9 @@ class AgentController:
                 await self._scheduler.await_end(replaced)
             else:
                 await self._barge_in.handle(item)
+                early = self._runner.early
+                if early is not None and early.utterance_id == item.utterance_id:
+                    self._runner.drop_early("its utterance did not start a turn")
         self._update_state()
 
     def _on_first_token(self, turn: Turn) -> None:

@@ -40,7 +40,7 @@ import numpy.typing as npt
 from app.agent import events as ev
 from app.agent.controller import AgentController
 from audio.capture import SAMPLE_RATE_HZ
-from audio.end_of_turn import HangoverPolicy, hangover_for
+from audio.end_of_turn import HangoverPolicy, ending, hangover_for, partial_hangs
 from audio.segmenter import (
     SegmentEvent,
     SpeechDiscarded,
@@ -92,6 +92,7 @@ class LiveOptions:
     hangover_max_s: float = 1.5
     turn_model: bool = True  # ask the audio end-of-turn model too, when there is one
     continuation: bool = True  # speech right after an end of turn goes on from it
+    early_request: bool = True  # request a reply at a pause that sounds finished (held)
 
 
 class LiveTranscription:
@@ -125,12 +126,15 @@ class LiveTranscription:
             speculate=self.options.speculate,
             partials=self.options.speculate,
         )
+        self.configure(self.options)
 
     def configure(self, options: LiveOptions) -> None:
         """New settings; they apply from the next pause."""
         self.options = options
         self.speculative.speculate = options.speculate
         self.speculative.partials = options.speculate
+        early = options.early_request and options.adaptive and options.speculate
+        self.speculative.on_quick = self._quick if early else None
 
     def policy(self) -> HangoverPolicy:
         """The settings' bounds around the segmenter's base hangover (which may change)."""
@@ -162,6 +166,7 @@ class LiveTranscription:
                 self.segmenter.set_pause_hangover(self.policy().max_s)
         elif isinstance(event, SpeechResumed):
             self.speculative.resumed()
+            controller.drop_early_request("the user went on after a pause")
         elif isinstance(event, SpeechProgress):
             self.speculative.progress(
                 SpeechProgress(self._joined(event.audio), event.start_s, event.at_s)
@@ -186,6 +191,7 @@ class LiveTranscription:
         elif isinstance(event, SpeechDiscarded):
             self._continues = None  # a blip continues nothing (the earlier part stays last)
             self.speculative.discarded()
+            controller.drop_early_request("the sound was not speech")
             controller.speech_discarded()
 
     def reset(self) -> None:
@@ -195,6 +201,7 @@ class LiveTranscription:
             self._emit(ev.PartialTranscript(utterance_id=utterance, text=""))
         self._last = self._continues = None
         self.speculative.close()
+        self.controller.drop_early_request("listening was reset")
 
     def close(self) -> None:
         self.speculative.close()
@@ -230,6 +237,23 @@ class LiveTranscription:
         """A preview of the utterance being spoken (stale ones never reach here)."""
         self._previews = (self._previews[1], text)
         self._emit(ev.PartialTranscript(utterance_id=utterance_id, text=text))
+
+    def _quick(self, utterance_id: int, end_s: float, text: str) -> None:
+        """A quick read of the words up to the pending pause: if they end like a finished
+        sentence, the reply is requested now and held (``app.agent.early_request``).
+
+        Not for a continuation (its turn would replace another one) nor when the latest
+        preview hung mid-phrase; the end of turn itself still waits for the full pass."""
+        seg = self.segmenter
+        if not seg.pause_pending or seg.pause_end_s != end_s or self._continues is not None:
+            return
+        if utterance_id != self.speculative.current_utterance:
+            return
+        latest = self._previews[1]
+        if ending(text) != "finished" or (latest and partial_hangs(latest, text)):
+            return
+        if self.controller.early_request(utterance_id, text):
+            log.debug("early request after %r", text)
 
     def _speculated(self, utterance_id: int, end_s: float, text: str) -> None:
         """The words up to the pending pause are known: adapt that pause's hangover.

@@ -25,6 +25,7 @@ from app.agent.conversation import TOOL_CANCELLED, Conversation
 from app.agent.ports import SpeechPort
 from app.agent.reply_pause import ReplyPause
 from app.agent.turn import Turn, TurnRunner
+from providers.events import Message
 
 log = logging.getLogger(__name__)
 
@@ -94,10 +95,8 @@ class TurnScheduler:
             return
         kept = self._kept_text(turn)
         self._speech.stop()
-        for call in turn.unanswered:
-            self._conversation.add_tool_result(call, TOOL_CANCELLED, is_error=True)
+        _record_interrupted(self._conversation, turn, kept)
         turn.unanswered.clear()
-        self._conversation.add_interrupted(kept[turn.recorded_chars :])
         turn.recorded_chars = len(turn.shown)
         if turn.task is not None:
             turn.task.cancel()
@@ -105,6 +104,17 @@ class TurnScheduler:
             self._running = None
         self.pause.release()
         self._emit(ev.TurnInterrupted(turn_id=turn.id, by=by, kept_text=kept))
+
+    def messages_if_dispatched(self, text: str) -> list[Message]:
+        """The history a voice turn for ``text`` dispatched now would send (barge-in on):
+        the running turn interrupted where the user got it, then ``text`` — worked out on a
+        copy, by the same steps as ``interrupt`` and the turn's start."""
+        scratch = Conversation(self._conversation.messages)
+        running = self._running
+        if running is not None:
+            _record_interrupted(scratch, running, self._kept_text(running))
+        scratch.add_user(text, voice=True)
+        return scratch.messages
 
     def retract(self, turn: Turn) -> None:
         """A continuation: cancel ``turn`` (if still running) and take it out of the history.
@@ -167,3 +177,11 @@ class TurnScheduler:
             heard = self._speech.heard_text
             return heard if len(heard) <= len(turn.shown) else turn.shown
         return turn.shown
+
+
+def _record_interrupted(conversation: Conversation, turn: Turn, kept: str) -> None:
+    """History's side of an interrupt: unanswered tool calls cancelled, the reply cut
+    where the user got it."""
+    for call in turn.unanswered:
+        conversation.add_tool_result(call, TOOL_CANCELLED, is_error=True)
+    conversation.add_interrupted(kept[turn.recorded_chars :])

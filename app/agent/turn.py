@@ -11,18 +11,19 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from contextlib import aclosing
 from dataclasses import dataclass, field
 
 from app.agent import events as ev
 from app.agent.conversation import TOOL_CANCELLED, Conversation
+from app.agent.early_request import EarlyRequest
 from app.agent.ports import SpeechPort
 from app.agent.tools import ToolContext, ToolRegistry
 from providers.base import Provider
 from providers.cancel import CancelToken
 from providers.errors import ProviderError, StreamCancelled
-from providers.events import ChatRequest, Retrying, TextDelta, ToolCall
+from providers.events import ChatRequest, Message, Retrying, StreamEvent, TextDelta, ToolCall
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +44,7 @@ class Turn:
     transcript_at: float | None = None
     utterance_id: int | None = None  # the utterance a voice turn was spoken as
     history_start: int = 0  # len(conversation) when the turn started
+    early: EarlyRequest | None = None  # its first request, sent early, not yet taken
 
 
 @dataclass
@@ -76,12 +78,64 @@ class TurnRunner:
         self._emit = emit
         self._tool_context = tool_context
         self._on_first_token = on_first_token
+        self._early: EarlyRequest | None = None
+
+    # -- a request sent before its turn (app.agent.early_request) ---------------------------
+
+    def request_for(self, messages: list[Message], *, offer_tools: bool = True) -> ChatRequest:
+        """The request a round sends for ``messages`` (one place, so an early one matches)."""
+        settings = self.settings
+        return ChatRequest(
+            model=settings.model,
+            messages=messages,
+            system=settings.system_prompt,
+            tools=self.tools.specs(settings.permissions) if offer_tools else (),
+        )
+
+    def send_early(self, messages: list[Message], utterance_id: int) -> EarlyRequest:
+        """Send the first round's request for ``messages`` now; the next turn that sends
+        exactly this request takes its stream over. Replaces any earlier one."""
+        self.drop_early("a newer early request")
+        early = self._early = EarlyRequest(self.provider, self.request_for(messages), utterance_id)
+        return early
+
+    def drop_early(self, reason: str) -> None:
+        early, self._early = self._early, None
+        if early is not None:
+            early.cancel(reason)
+
+    @property
+    def early(self) -> EarlyRequest | None:
+        return self._early
+
+    async def close(self) -> None:
+        early, self._early = self._early, None
+        if early is not None:
+            await early.aclose()
+
+    def _stream(self, turn: Turn, request: ChatRequest) -> AsyncIterator[StreamEvent]:
+        """The round's stream: the early request's, taken at ``begin``, when it is exactly
+        this request (the first round's, unless the history changed since)."""
+        early, turn.early = turn.early, None
+        if early is not None and early.request == request and not early.cancelled:
+            return early.events()
+        if early is not None:
+            early.cancel("the history changed before the turn's first request")
+        return self.provider.stream(request, turn.token)
 
     def begin(self, turn: Turn) -> None:
         """Record the user's message as the turn starts, before its task first runs: a
         turn interrupted at once (typed twice in a row) must still leave it in history,
         ahead of the interrupted reply (user/assistant alternation)."""
         self.conversation.add_user(turn.text, voice=turn.source == "voice")
+        early, self._early = self._early, None
+        if early is None or early.cancelled:
+            return
+        if early.request == self.request_for(self.conversation.messages):
+            turn.early = early
+            early.follow(turn.token)
+        else:
+            early.cancel("the turn sends another request (other words or history)")
 
     def emit(self, turn: Turn, event: ev.Event) -> None:
         if not turn.token.cancelled:
@@ -124,18 +178,12 @@ class TurnRunner:
         self.emit(turn, failed)
 
     async def _rounds(self, turn: Turn) -> None:
-        settings = self.settings
-        for round_no in range(settings.max_tool_rounds + 1):
-            offer_tools = round_no < settings.max_tool_rounds
-            request = ChatRequest(
-                model=settings.model,
-                messages=self.conversation.messages,
-                system=settings.system_prompt,
-                tools=self.tools.specs(settings.permissions) if offer_tools else (),
-            )
+        rounds = self.settings.max_tool_rounds
+        for round_no in range(rounds + 1):
+            request = self.request_for(self.conversation.messages, offer_tools=round_no < rounds)
             calls: list[ToolCall] = []
             round_start = len(turn.shown)
-            async with aclosing(self.provider.stream(request, turn.token)) as stream:
+            async with aclosing(self._stream(turn, request)) as stream:
                 async for event in stream:
                     if turn.token.cancelled:
                         return

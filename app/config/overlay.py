@@ -47,6 +47,7 @@ FLAG_FIELDS = {
     "hangover_ms": "audio.hangover_ms",
     "adaptive_hangover": "audio.adaptive_hangover",
     "turn_model": "audio.turn_model",
+    "early_request": "audio.early_request",
     "whisper_model": "audio.whisper_model",
     "speech_output": "audio.speech_output",
     "echo_cancellation": "audio.echo_cancellation",

@@ -33,6 +33,7 @@ def flag_overrides(args: argparse.Namespace) -> dict[str, Any]:
         "echo_cancellation": False if flag("no_echo_cancellation") else None,
         "adaptive_hangover": False if flag("fixed_hangover") else None,
         "turn_model": True if flag("turn_model") else None,
+        "early_request": False if flag("no_early_request") else None,
         "local_model": flag("local_model"),
         "chat_format": flag("chat_format"),
         "context_length": flag("context_length"),

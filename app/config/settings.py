@@ -73,6 +73,9 @@ class AudioSettings:
     # Off by default: on our benchmark audio it vetoed clear ends (1.59 s vs 0.75 s to the
     # request) and kept no more sentences whole (tests/bench/bench_turn_taking.py).
     turn_model: bool = False
+    # At a pause that sounds finished, request the reply at once and hold it until the turn
+    # is confirmed (app/agent/early_request.py); a request the user talks on over is dropped.
+    early_request: bool = True
     whisper_model: str = "bundled"  # "bundled", a local model directory, or a model name
     speech_output: bool = True
     voice: str = "piper-joe"  # "piper-joe" | "system"

@@ -73,6 +73,7 @@ class RuntimeOptions:
     hangover_min_s: float = 0.2
     hangover_max_s: float = 1.5
     turn_model: bool = False  # Smart Turn, when its file is in assets/models/smart-turn/
+    early_request: bool = True  # request the reply at a pause that sounds finished (held)
     input_device: str | int | None = None
     output_device: str | int | None = None
     permissions: frozenset[str] = frozenset()
@@ -99,6 +100,7 @@ class RuntimeOptions:
             hangover_min_s=audio.hangover_min_ms / 1000,
             hangover_max_s=audio.hangover_max_ms / 1000,
             turn_model=audio.turn_model,
+            early_request=audio.early_request,
             input_device=_device(audio.input_device),
             output_device=_device(audio.output_device),
             permissions=tool_permissions(settings),
@@ -257,6 +259,7 @@ def live_options(options: RuntimeOptions) -> LiveOptions:
         hangover_min_s=options.hangover_min_s,
         hangover_max_s=options.hangover_max_s,
         turn_model=options.turn_model,
+        early_request=options.early_request,
     )
 
 

@@ -11,7 +11,10 @@ streaming server, as a user would meet it:
    a reply started streaming before the user had finished (0; this is text,
    an upper bound on reply *audio* before the end).
 2. **Clear end**: a finished question spoken over a reply; end of its speech →
-   new request sent; a noise and a cough during a reply cancel nothing.
+   the request its turn used reached the server (an early request at the pause,
+   ``app.agent.early_request``, or the turn's own), with and without early
+   requests, and how many early requests went unused; a noise and a cough
+   during a reply cancel nothing.
 3. **Push-to-talk**: key-up → request sent, for a 3-s utterance.
 4. **First sound**: first token → first audio of the reply, for a reply that
    starts with a short sentence, a list, or a 40-word sentence.
@@ -72,8 +75,7 @@ def headless(
 
 def pause_run(tree: Path, clip: Clip, wav: Path, flags: list[str]) -> dict[str, float]:
     with ScriptedServer() as server:
-        for _ in range(8):
-            server.add(sse_reply(openai_stream(REPLY, delay_s=0.1)))
+        server.answer("", sse_reply(openai_stream(REPLY, delay_s=0.1)))
         events = headless(tree, wav, server, flags)
         requests = server.requests
     ready = next(e for e in events if e["type"] == "ready")["ts"]
@@ -140,22 +142,33 @@ INTERRUPTIONS = [
 ]
 
 
-def clear_run(tree: Path, wav: Path, end_s: float, flags: list[str]) -> float:
+def clear_run(tree: Path, wav: Path, end_s: float, flags: list[str]) -> tuple[float, int]:
+    """(end of the interruption -> the request its turn used, early requests not used)."""
     story = openai_stream([f"Once upon a time {i}. " for i in range(3)], delay_s=0.05, done=False)
     with ScriptedServer() as server:
-        server.add(sse_reply([*story[:4], Stall()]), sse_reply(openai_stream(["Paris."])))
+        # Answered by what was said: an early request that was not used (app.agent.early_request)
+        # must not take the next reply.
+        server.answer("dragon", sse_reply([*story[:4], Stall()]))
+        server.answer("", sse_reply(openai_stream(["Paris."])))
         wall_minus_perf = time.time() - time.perf_counter()
         events = headless(tree, wav, server, flags)
-        if len(server.requests) < 2:
-            return math.nan
-        sent = server.requests[1].received_at + wall_minus_perf
+        requests = server.requests
+    transcripts = [e["text"] for e in events if e["type"] == "transcript"]
+    if len(transcripts) < 2:
+        return math.nan, 0
+    used = [r for r in requests if r.json()["messages"][-1]["content"] == transcripts[-1]]
+    if not used:
+        return math.nan, 0
     ready = next(e for e in events if e["type"] == "ready")["ts"]
-    return sent - (ready + end_s)
+    sent = used[-1].received_at + wall_minus_perf
+    return sent - (ready + end_s), len(requests) - 2
 
 
 def noise_run(tree: Path, wav: Path, flags: list[str]) -> int:
     with ScriptedServer() as server:
-        server.add(sse_reply(openai_stream([f"Piece {i}. " for i in range(16)], delay_s=0.3)))
+        server.answer(
+            "", sse_reply(openai_stream([f"Piece {i}. " for i in range(16)], delay_s=0.3))
+        )
         events = headless(tree, wav, server, flags)
     return sum(1 for e in events if e["type"] == "turn_interrupted")
 
@@ -163,6 +176,7 @@ def noise_run(tree: Path, wav: Path, flags: list[str]) -> int:
 def clear_end(args: argparse.Namespace, trees: dict[str, tuple[Path, list[str]]]) -> None:
     results: dict[str, list[float]] = {name: [] for name in trees}
     cancels: dict[str, int] = dict.fromkeys(trees, 0)
+    unused: dict[str, int] = dict.fromkeys(trees, 0)
     with tempfile.TemporaryDirectory() as tmp_dir:
         tmp = Path(tmp_dir)
         lib = SpeechLibrary(tmp)
@@ -177,7 +191,9 @@ def clear_end(args: argparse.Namespace, trees: dict[str, tuple[Path, list[str]]]
             wav = write_wav(tmp / f"barge{run}.wav", song.audio)
             for name in names if run % 2 == 0 else names[::-1]:
                 tree, flags = trees[name]
-                results[name].append(clear_run(tree, wav, song.segments[1][1], flags))
+                latency, dropped = clear_run(tree, wav, song.segments[1][1], flags)
+                results[name].append(latency)
+                unused[name] += dropped
                 cancels[name] += noise_run(tree, noisy, flags)
     base = statistics.median(results[names[0]])
     for name in names:
@@ -186,7 +202,8 @@ def clear_end(args: argparse.Namespace, trees: dict[str, tuple[Path, list[str]]]
         spread = ", ".join(f"{v:.3f}" for v in values)
         print(
             f"   {name:24s} {median:.3f} s (runs {spread}); ratio to {names[0]} "
-            f"{median / base:.2f}; replies cancelled by noise/cough {cancels[name]}"
+            f"{median / base:.2f}; replies cancelled by noise/cough {cancels[name]}; early "
+            f"requests not used {unused[name]} of {2 * args.runs} turns"
         )
     print(f"   ({load()} at the end; goal <= 0.30 s)")
 
@@ -372,7 +389,8 @@ def main() -> None:
     trees: dict[str, tuple[Path, list[str]]] = {}
     if args.before_tree is not None:
         trees["before (other tree)"] = (args.before_tree.resolve(), [])
-    trees["words only"] = (ROOT, [])
+    trees["words, early request"] = (ROOT, [])
+    trees["words only"] = (ROOT, ["--no-early-request"])
     trees["words + audio model"] = (ROOT, ["--turn-model"])
     sections: dict[str, Callable[[], None]] = {
         "pause": lambda: pause_set(args, trees),

@@ -69,7 +69,8 @@ class EchoRun:
     speaker_t0: float
     interruption_at: float  # time.time() when the interruption's first word was played
     interruption_end_at: float  # ... and its last
-    request_times: list[float] = field(default_factory=list)  # time.time() of each request
+    # time.time() of each request and its last user message
+    requests: list[tuple[float, str]] = field(default_factory=list)
 
     def of(self, kind: str) -> list[dict[str, Any]]:
         return [e for e in self.events if e["type"] == kind]
@@ -126,9 +127,11 @@ class EchoRun:
         return _overlap(self.interruption_transcript(), INTERRUPTION)
 
     def request_latency_s(self) -> float | None:
-        """End of the user's interruption → the new request reached the server."""
-        after = [t for t in self.request_times if t > self.interruption_at]
-        return after[0] - self.interruption_end_at if after else None
+        """End of the user's interruption → its turn's request reached the server (the one
+        carrying its transcript: an early request at a pause, or the turn's own)."""
+        said = self.interruption_transcript()
+        after = [t for t, text in self.requests if t > self.interruption_at and text == said]
+        return after[-1] - self.interruption_end_at if after and said else None
 
     def echo_stats(self) -> tuple[float | None, float | None]:
         """(echo reduction in dB over the seconds of the reply before the user spoke,
@@ -226,11 +229,11 @@ def run_scenario(
     interruption = speech.say(INTERRUPTION)
     start_s, end_s = active_span(interruption)
     pieces = [w + " " for w in STORY.split(" ")]
-    server.add(
-        sse_reply(openai_stream(pieces, delay_s=0.01)),
-        # The interruption's answer, and one for each turn Harken's own voice might start.
-        *[sse_reply(openai_stream([ANSWER], delay_s=0.01)) for _ in range(6)],
-    )
+    # The story for the request (also for an early request its turn did not take over,
+    # app.agent.early_request), the answer for anything else: the interruption, and any
+    # turn Harken's own voice might start.
+    server.answer("story", sse_reply(openai_stream(pieces, delay_s=0.01)))
+    server.answer("", sse_reply(openai_stream([ANSWER], delay_s=0.01)))
     args = [
         sys.executable, "-m", "app.cli", "--headless", "-v",
         "--base-url", server.base_url("openai"), "--model", "m", "--api-key", "sk-local",
@@ -336,5 +339,10 @@ def run_scenario(
         speaker_t0=speaker_t0,
         interruption_at=interruption_at,
         interruption_end_at=interruption_end_at,
-        request_times=[r.received_at + offset for r in server.requests],
+        requests=[(r.received_at + offset, _last_user(r.json())) for r in server.requests],
     )
+
+
+def _last_user(body: dict[str, Any]) -> str:
+    users = [m.get("content", "") for m in body.get("messages", []) if m.get("role") == "user"]
+    return str(users[-1]) if users else ""

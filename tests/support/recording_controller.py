@@ -32,6 +32,8 @@ class RecordingController:
     onsets_s: list[float] = field(default_factory=list)
     utterances: list[HandedOver] = field(default_factory=list)
     discarded: int = 0
+    early: list[tuple[int, str]] = field(default_factory=list)  # early requests asked for
+    dropped: list[str] = field(default_factory=list)  # why early requests were dropped
     _next: int = 1
 
     def next_utterance_id(self) -> int:
@@ -55,3 +57,10 @@ class RecordingController:
 
     def speech_discarded(self) -> None:
         self.discarded += 1
+
+    def early_request(self, utterance_id: int, text: str) -> bool:
+        self.early.append((utterance_id, text))
+        return True
+
+    def drop_early_request(self, reason: str) -> None:
+        self.dropped.append(reason)

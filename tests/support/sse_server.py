@@ -1,6 +1,10 @@
 """A real, scripted streaming HTTP server on 127.0.0.1:0 for provider and controller tests.
 
-Each incoming request takes the next scripted :class:`Reply` (FIFO): a
+Each incoming request takes the next scripted :class:`Reply` (FIFO), unless
+an *answer* matches it first (``answer(words, reply)``: any request whose last
+user message contains ``words`` gets that reply, as often as it is asked —
+for hands-free runs, where an early request the turn did not take over
+(``app.agent.early_request``) must not use up the next turn's reply). A reply is: a
 status, headers and a body made of steps — :class:`Send` (bytes, after a
 delay), :class:`Stall` (send nothing) and :class:`Drop` (cut the connection
 mid-body). Between steps the server watches the socket, so a client that
@@ -98,12 +102,28 @@ class RecordedRequest:
         return json.loads(self.body)
 
 
+def _last_user_text(request: RecordedRequest) -> str:
+    """The last user message of a chat request, lower-cased ("" for anything else)."""
+    try:
+        messages = request.json().get("messages", [])
+    except (ValueError, AttributeError):
+        return ""
+    for message in reversed(messages):
+        if isinstance(message, dict) and message.get("role") == "user":
+            content = message.get("content")
+            if isinstance(content, list):  # Anthropic-style blocks
+                content = " ".join(str(b.get("text", "")) for b in content if isinstance(b, dict))
+            return str(content or "").lower()
+    return ""
+
+
 class ScriptedServer:
     """A threaded HTTP/1.1 server replaying scripted replies; see the module docstring."""
 
     def __init__(self, *replies: Reply) -> None:
         self._cond = threading.Condition()
         self._replies: list[Reply] = list(replies)
+        self._answers: list[tuple[str, Reply]] = []
         self._requests: list[RecordedRequest] = []
         self._disconnects: dict[int, float] = {}
         self._completed: set[int] = set()
@@ -146,6 +166,16 @@ class ScriptedServer:
         """Queue replies; each request takes the next one (a 500 when none is left)."""
         with self._cond:
             self._replies.extend(replies)
+
+    def answer(self, words: str, reply: Reply) -> None:
+        """Reply ``reply`` to every request whose last user message contains ``words``
+        (case-insensitive), before the FIFO queue is looked at."""
+        with self._cond:
+            self._answers.append((words.lower(), reply))
+
+    def requests_for(self, words: str) -> list[RecordedRequest]:
+        """The requests whose last user message contains ``words`` (case-insensitive)."""
+        return [r for r in self.requests if words.lower() in _last_user_text(r)]
 
     @property
     def requests(self) -> list[RecordedRequest]:
@@ -196,6 +226,17 @@ class ScriptedServer:
                 raise AssertionError(f"no client disconnect within {timeout_s} s")
             return self._disconnects[self._absolute(index)]
 
+    def wait_for_end(self, request: RecordedRequest, timeout_s: float = 2.0) -> None:
+        """Block until ``request``'s reply is over: played to its end or hung up on (an
+        early request that was not used may have been answered in full before it was
+        dropped)."""
+        with self._cond:
+            index = self._requests.index(request)
+            if not self._cond.wait_for(
+                lambda: index in self._completed or index in self._disconnects, timeout_s
+            ):
+                raise AssertionError(f"request #{index} still open after {timeout_s} s")
+
     def _absolute(self, index: int) -> int:
         return index if index >= 0 else len(self._requests) + index
 
@@ -205,7 +246,10 @@ class ScriptedServer:
         with self._cond:
             self._requests.append(request)
             self._cond.notify_all()
-            reply = self._replies.pop(0) if self._replies else None
+            said = _last_user_text(request)
+            reply = next((r for words, r in self._answers if words in said), None)
+            if reply is None and self._replies:
+                reply = self._replies.pop(0)
             return len(self._requests) - 1, reply
 
     def _mark(self, index: int, *, disconnected: bool) -> None:

@@ -46,6 +46,10 @@ class AudioPage(QWidget):
         self.adaptive_hangover.toggled.connect(self.hangover_max.setEnabled)
         self.turn_model = QCheckBox("&Listen to how I said it, too (end-of-turn audio model)", self)
         self.adaptive_hangover.toggled.connect(self.turn_model.setEnabled)
+        self.early_request = QCheckBox(
+            "Start the &reply while I pause (held until I have finished)", self
+        )
+        self.adaptive_hangover.toggled.connect(self.early_request.setEnabled)
         self.whisper_model = QComboBox(self)
         self.whisper_model.setEditable(True)
         self.whisper_model.addItem("bundled")
@@ -77,6 +81,7 @@ class AudioPage(QWidget):
             "Lon&gest pause:", named(self.hangover_max, "Longest silence that ends an utterance")
         )
         form.addRow("", named(self.turn_model, "End-of-turn audio model"))
+        form.addRow("", named(self.early_request, "Early reply request"))
         form.addRow("&Whisper model:", named(self.whisper_model, "Whisper model"))
         form.addRow(
             "", hint("“bundled” works offline; a folder path or model name also works.", self)
@@ -129,6 +134,8 @@ class AudioPage(QWidget):
         self.hangover_max.setEnabled(s.audio.adaptive_hangover)
         self.turn_model.setChecked(s.audio.turn_model)
         self.turn_model.setEnabled(s.audio.adaptive_hangover)
+        self.early_request.setChecked(s.audio.early_request)
+        self.early_request.setEnabled(s.audio.adaptive_hangover)
         self.whisper_model.setEditText(s.audio.whisper_model)
         self.speech_output.setChecked(s.audio.speech_output)
         self.echo_cancellation.setChecked(s.audio.echo_cancellation)
@@ -142,6 +149,7 @@ class AudioPage(QWidget):
         s.audio.hangover_ms = self.hangover.value()
         s.audio.adaptive_hangover = self.adaptive_hangover.isChecked()
         s.audio.turn_model = self.turn_model.isChecked()
+        s.audio.early_request = self.early_request.isChecked()
         low, high = sorted((self.hangover_min.value(), self.hangover_max.value()))
         s.audio.hangover_min_ms, s.audio.hangover_max_ms = low, high
         s.audio.whisper_model = self.whisper_model.currentText().strip() or "bundled"
