@@ -65,6 +65,28 @@ async def test_the_turn_takes_over_an_early_request_for_the_same_words(
     assert controller.conversation.messages == [UserMessage(text), AssistantMessage("It is noon.")]
 
 
+async def test_the_same_words_punctuated_otherwise_keep_the_early_wording(
+    server: ScriptedServer,
+    talk: tuple[AgentController, EventLog],
+    speech: SpeechLibrary,
+    whisper: WhisperTranscriber,
+) -> None:
+    controller, log = talk
+    audio = speech.say(QUESTION)
+    text = await _words(whisper, audio)
+    quick = text.upper().rstrip("?.!") + "!"  # the quick pass's reading: same words
+    server.add(sse_reply(openai_stream(["It is ", "noon."], delay_s=0.01)))
+    utterance = controller.next_utterance_id()
+    controller.speech_started()
+    assert controller.early_request(utterance, quick)
+    controller.utterance(audio, utterance_id=utterance)
+    await log.wait_for(ev.TurnFinished, timeout_s=30)
+    assert len(server.requests) == 1  # taken over
+    (echo,) = log.of(ev.Transcript)
+    assert echo.text == quick  # what the model was sent is what the user sees and history keeps
+    assert controller.conversation.messages[0] == UserMessage(quick)
+
+
 async def test_other_words_drop_the_early_request_and_send_the_turns_own(
     server: ScriptedServer,
     talk: tuple[AgentController, EventLog],

@@ -82,10 +82,13 @@ class BargeIn:
         changed: Callable[[], None],
         enabled: bool = True,
         phrases: Phrases | None = None,
+        wording: Callable[[int, str], str] | None = None,
     ) -> None:
         self.transcriber = transcriber
         self.enabled = enabled
         self.phrases = phrases or Phrases()
+        # The same words as an early request worded them (app.agent.early_request).
+        self._wording = wording or (lambda _utterance_id, text: text)
         self._speech = speech
         self._scheduler = scheduler
         self._emit = emit
@@ -134,6 +137,7 @@ class BargeIn:
         text = await self._words(item)  # 1. words first
         if text is None:
             return  # transcription cancelled (Stop, quitting): nothing to decide
+        text = self._wording(item.utterance_id, text)
         running = self._scheduler.running
         continued = self._continued(item)
         if continued is not None and text and _adds_words(continued.text, text):

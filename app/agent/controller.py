@@ -92,6 +92,7 @@ class AgentController:
             changed=self._update_state,
             enabled=barge_in,
             phrases=phrases,
+            wording=self._runner.early_wording,
         )
         self._input_task: asyncio.Task[None] | None = None
         self._next_utterance = 1
@@ -223,7 +224,7 @@ class AgentController:
         if self._barge_in.decide(text, running).verdict is not Verdict.RUN:
             return False
         messages = self._scheduler.messages_if_dispatched(text)
-        self._runner.send_early(messages, utterance_id)
+        self._runner.send_early(messages, utterance_id, text)
         return True
 
     def drop_early_request(self, reason: str) -> None:

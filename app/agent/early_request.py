@@ -6,13 +6,15 @@ usually reads the same words. When those words end like a finished sentence,
 the controller sends the request for them at once (``EarlyRequest``) and keeps
 everything that streams back in a buffer: nothing is shown or spoken. Then
 the ordinary path runs unchanged: the full pass, the end of turn, the
-barge-in rules. When the turn they start sends *exactly* the request that
-went out early (same words, same history, same tools), it takes the early
-stream over (``events``: the buffer, then the live stream); any difference
-(the full pass heard other words, the user went on talking, the history
-changed) and the early request is cancelled — it cost the user nothing but a
-request the server saw. The early stream's ``CancelToken`` is its own until a
-turn takes it over; from then on the turn's token cancels it (DESIGN.md rule 3).
+barge-in rules. When the full pass reads the same words (case and
+punctuation aside: "No, stop." and "No stop."), the turn keeps the early
+wording, so it sends *exactly* the request that went out early (same text,
+same history, same tools) and takes the early stream over (``events``: the
+buffer, then the live stream); any difference (the full pass heard other
+words, the user went on talking, the history changed) and the early request
+is cancelled — it cost the user nothing but a request the server saw. The
+early stream's ``CancelToken`` is its own until a turn takes it over; from
+then on the turn's token cancels it (DESIGN.md rule 3).
 """
 
 from __future__ import annotations
@@ -33,9 +35,12 @@ log = logging.getLogger(__name__)
 class EarlyRequest:
     """One request streaming into a buffer; ``events()`` replays it, then follows it live."""
 
-    def __init__(self, provider: Provider, request: ChatRequest, utterance_id: int) -> None:
+    def __init__(
+        self, provider: Provider, request: ChatRequest, utterance_id: int, text: str
+    ) -> None:
         self.request = request
         self.utterance_id = utterance_id
+        self.text = text  # the user's words it was sent for
         self.token = CancelToken()
         self.sent_at = time.monotonic()
         self._events: list[StreamEvent] = []

@@ -20,6 +20,7 @@ from app.agent.conversation import TOOL_CANCELLED, Conversation
 from app.agent.early_request import EarlyRequest
 from app.agent.ports import SpeechPort
 from app.agent.tools import ToolContext, ToolRegistry
+from audio.text_norm import words as text_words
 from providers.base import Provider
 from providers.cancel import CancelToken
 from providers.errors import ProviderError, StreamCancelled
@@ -92,12 +93,22 @@ class TurnRunner:
             tools=self.tools.specs(settings.permissions) if offer_tools else (),
         )
 
-    def send_early(self, messages: list[Message], utterance_id: int) -> EarlyRequest:
-        """Send the first round's request for ``messages`` now; the next turn that sends
-        exactly this request takes its stream over. Replaces any earlier one."""
+    def send_early(self, messages: list[Message], utterance_id: int, text: str) -> EarlyRequest:
+        """Send the first round's request for ``messages`` (ending with the user's ``text``)
+        now; the next turn that sends exactly this request takes its stream over. Replaces
+        any earlier one."""
         self.drop_early("a newer early request")
-        early = self._early = EarlyRequest(self.provider, self.request_for(messages), utterance_id)
+        request = self.request_for(messages)
+        early = self._early = EarlyRequest(self.provider, request, utterance_id, text)
         return early
+
+    def early_wording(self, utterance_id: int, text: str) -> str:
+        """``text`` as the early request for this utterance worded it, when the words are
+        the same (case and punctuation aside); else ``text``."""
+        early = self._early
+        if early is None or early.cancelled or early.utterance_id != utterance_id:
+            return text
+        return early.text if text_words(early.text) == text_words(text) else text
 
     def drop_early(self, reason: str) -> None:
         early, self._early = self._early, None
