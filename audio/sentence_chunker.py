@@ -7,14 +7,17 @@ code or URLs read out letter by letter. The chunker finds boundaries in the raw
 text (waiting for the one character that disambiguates them), then turns each
 complete unit into plain speech with ``speakable``. Every sentence carries the
 offset in the raw reply where it ends, so the caller can tell which part of the
-shown text the user has heard.
+shown text the user has heard, and whether it was cut inside a clause (so the
+speech runs on into the next unit without a pause).
 """
 
 from __future__ import annotations
 
+import math
 import re
 import unicodedata
 from dataclasses import dataclass
+from typing import Literal, NamedTuple
 from urllib.parse import urlsplit
 
 _TERMINATORS = ".!?…"
@@ -23,14 +26,29 @@ _CLAUSE_MARKS = ",;:—"
 _ABBREVIATIONS = frozenset(
     {"e.g", "i.e", "cf", "vs", "mr", "mrs", "ms", "dr", "prof", "st", "sr", "jr", "approx", "fig"}
 )
-# Speech can only start once its first unit is complete and synthesised (Piper needs
-# ~2.5 ms per character), so the first unit of a reply is kept short: it ends at its first
-# clause mark (, ; : — or " - ") once it has FIRST_CLAUSE_MIN_WORDS words, and at a space
-# after FIRST_MAX_WORDS words when there is no mark at all (a 40-word sentence streamed at
-# 50 tokens/s would otherwise keep the user waiting ~1 s plus its synthesis). Later units
-# are whole sentences: the reply is already playing while they stream.
+# Speech can only start once its first unit is complete and synthesised, and Piper's audio
+# comes in one piece per sentence (one ONNX run; it cannot start sooner), so the reply's
+# first sentence is spoken in pieces. Measured on one core at 50 tokens/s of 4 characters:
+# a piece costs ~5 ms a character to stream in and ~3.5 ms a character to synthesise, so
+# 8 words took 0.37 s to be heard and 5 words ~0.22 s.
+# - The first piece ends at its first clause mark (, ; : — or " - "), or before its first
+#   word that opens a phrase (PHRASE_OPENERS: "The quick answer is | that the capital..."),
+#   once it has FIRST_CLAUSE_MIN_WORDS words; with neither, after FIRST_MAX_WORDS words.
+# - The rest of that sentence is whole unless it runs past NEXT_PIECE_FACTOR times the
+#   words of the piece before it (at least NEXT_MIN_MAX_WORDS); then it is cut at its last
+#   clause mark or phrase opener, or at the bound. A piece of 3x the words streams in and
+#   is synthesised well within the ~0.3 s a word that the piece before takes to play, so
+#   the pieces follow each other without a wait.
+# Later sentences are whole: the reply is already playing while they stream.
 FIRST_CLAUSE_MIN_WORDS = 3
-FIRST_MAX_WORDS = 8
+FIRST_MAX_WORDS = 5
+NEXT_PIECE_FACTOR = 2
+NEXT_MIN_MAX_WORDS = 10
+PHRASE_OPENERS = frozenset(
+    """and but or so because although though while whereas since unless until if when
+    where whether which who whom whose that after before for with from in on at into
+    during about through without by""".split()
+)
 # A unit with no boundary at all is cut at a space once it is this long.
 MAX_UNIT_CHARS = 300
 
@@ -43,10 +61,18 @@ _URL_START = ("http://", "https://", "www.")
 
 @dataclass(frozen=True)
 class Sentence:
-    """Speakable text, and the offset in the raw reply just past what it was made from."""
+    """Speakable text, the offset in the raw reply just past what it was made from, and
+    whether the unit was cut with no punctuation at its end."""
 
     text: str
     source_end: int
+    run_on: bool = False  # cut inside a clause, at no punctuation: speak on without a pause
+
+
+class _Cut(NamedTuple):
+    end: int  # exclusive, in the pending text
+    words: int
+    kind: Literal["end", "clause", "run_on"]  # a sentence/line end, a clause mark, a bare cut
 
 
 class SentenceChunker:
@@ -64,6 +90,9 @@ class SentenceChunker:
         self._prefix = ""  # a numbered-list marker waiting for its item's text
         self._emitted_any = False
         self._code_noted = False
+        # Words in the last piece of the reply's first sentence (0: none yet); None once
+        # that sentence is complete, and later units are whole sentences.
+        self._piece_words: int | None = 0
 
     def feed(self, delta: str) -> list[str]:
         """Add streamed text; return the sentences completed by it (maybe none)."""
@@ -104,16 +133,18 @@ class SentenceChunker:
                     return out  # wait: the line's start is still ambiguous
                 if handled:
                     continue
-            end = self._find_end(final)
-            if end is None:
+            cut = self._find_end(final)
+            if cut is None:
                 return out
-            raw = self._prefix + self._pending[:end]
+            raw = self._prefix + self._pending[: cut.end]
             self._prefix = ""
-            self._consume(end)
+            self._consume(cut.end)
             text = speakable(raw)
             if text:
-                out.append(Sentence(text, self._base))
+                out.append(Sentence(text, self._base, run_on=cut.kind == "run_on"))
                 self._emitted_any = True
+                if self._piece_words is not None:
+                    self._piece_words = None if cut.kind == "end" else cut.words
 
     def _skip_whitespace(self) -> None:
         index = 0
@@ -123,6 +154,8 @@ class SentenceChunker:
             if char == "\n":
                 self._line_start = True
                 self._prefix = ""
+                if self._emitted_any:
+                    self._piece_words = None  # a line ends the first sentence
             index += 1
         self._consume(index)
 
@@ -138,6 +171,7 @@ class SentenceChunker:
                 self._code_noted = True
                 out.append(Sentence(CODE_NOTE, self._base))
                 self._emitted_any = True
+                self._piece_words = None
             return True
         if "\n" not in pending and not final:
             stripped = pending.lstrip(" ")
@@ -177,22 +211,32 @@ class SentenceChunker:
                 self._line_start = True
                 return True
 
-    def _find_end(self, final: bool) -> int | None:
-        """End of the next speakable unit in ``self._pending`` (exclusive), or None to wait."""
+    def _find_end(self, final: bool) -> _Cut | None:
+        """End of the next speakable unit in ``self._pending``, or None to wait."""
         text = self._pending
         size = len(text)
         clause_end: int | None = None
-        first = not self._emitted_any
+        eager_from, max_words = self._piece_bounds()
+        last_break: _Cut | None = None  # where to cut a piece of the first sentence at its bound
         words = 0
+        word_start = 0
         index = 0
         while index < size:
             char = text[index]
             if char == "\n":
-                return index
-            if not char.isspace() and (index == 0 or text[index - 1].isspace()):
+                return _Cut(index, words, "end")
+            if char.isspace():
+                if index > word_start and text[word_start:index].lower() in PHRASE_OPENERS:
+                    cut = _Cut(len(text[:word_start].rstrip()), words - 1, "run_on")
+                    if cut.words >= eager_from:
+                        return cut  # "... is | that the ...": the piece ends before the word
+                    if cut.words >= FIRST_CLAUSE_MIN_WORDS:
+                        last_break = cut
+            elif index == 0 or text[index - 1].isspace():
                 words += 1
-                if first and words > FIRST_MAX_WORDS:
-                    return index - 1  # the space before the word past the bound
+                word_start = index
+                if words > max_words:
+                    return last_break or _Cut(len(text[:index].rstrip()), words - 1, "run_on")
             if char == "`":
                 skip = _skip_code_span(text, index, final)
                 if skip is None:
@@ -216,7 +260,7 @@ class SentenceChunker:
                 if verdict is None:
                     return None
                 if verdict > 0:
-                    return verdict
+                    return _Cut(verdict, words, "end")
                 index += 1
                 continue
             if (
@@ -224,17 +268,31 @@ class SentenceChunker:
                 and index + 1 < size
                 and text[index + 1] == " "
             ):
-                if first and words >= FIRST_CLAUSE_MIN_WORDS:
-                    return index + 1  # the first clause goes out while the sentence streams
+                if words >= eager_from:
+                    return _Cut(index + 1, words, "clause")  # out while the sentence streams
+                if words >= FIRST_CLAUSE_MIN_WORDS:
+                    last_break = _Cut(index + 1, words, "clause")
                 if clause_end is None:
                     clause_end = index + 1
             index += 1
         if final:
-            return size
+            return _Cut(size, words, "end")
         if size >= MAX_UNIT_CHARS:
-            cut = clause_end or text.rfind(" ", 0, MAX_UNIT_CHARS)
-            return cut if cut and cut > 0 else size
+            if clause_end:
+                return _Cut(clause_end, words, "clause")
+            space = text.rfind(" ", 0, MAX_UNIT_CHARS)
+            return _Cut(space if space > 0 else size, words, "run_on")
         return None
+
+    def _piece_bounds(self) -> tuple[float, float]:
+        """(words from which the first clause mark or phrase opener ends the unit, most
+        words in the unit) for the pieces of the reply's first sentence; no bounds after."""
+        piece = self._piece_words
+        if piece is None:
+            return math.inf, math.inf
+        if piece == 0:
+            return FIRST_CLAUSE_MIN_WORDS, FIRST_MAX_WORDS
+        return math.inf, max(NEXT_PIECE_FACTOR * piece, NEXT_MIN_MAX_WORDS)
 
     @staticmethod
     def _sentence_end(text: str, index: int, final: bool) -> int | None:

@@ -28,6 +28,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
+import numpy.typing as npt
 
 from .capture import resample
 from .errors import SpeechOutputError
@@ -40,6 +41,12 @@ log = logging.getLogger(__name__)
 OnSpeechEvent = Callable[[str, int, str | None], None]
 
 SENTENCE_GAP_S = 0.12  # a breath between sentences
+# A piece cut inside a clause with no punctuation (see sentence_chunker) runs on into the
+# next: Piper ends every piece in ~0.13 s of silence, which is cut to this, and no breath is
+# added, so the pause between the pieces (~0.08 s with the next piece's lead-in) is about
+# that between two words rather than the ~0.3 s of a comma.
+RUN_ON_PAUSE_S = 0.03
+_SILENCE_LEVEL = 0.01  # -40 dBFS
 _RECENT_KEEP_S = 120.0
 
 
@@ -255,9 +262,11 @@ class SpeechOutput:
             for audio in tts.synthesize(sentence.text):
                 if self._stale(reply):
                     return  # stopped while synthesising: discard
+                if sentence.run_on:
+                    audio = trim_trailing_silence(audio, tts.sample_rate_hz, RUN_ON_PAUSE_S)
                 self._enqueue(reply, sentence, audio, tts.sample_rate_hz, first=first)
                 first = False
-            if not first:
+            if not first and not sentence.run_on:
                 gap = np.zeros(int(self._player.sample_rate_hz * SENTENCE_GAP_S), np.float32)
                 self._enqueue(reply, sentence, gap, self._player.sample_rate_hz, first=False)
         except SpeechOutputError as exc:
@@ -369,3 +378,20 @@ def _deliver(callback: OnSpeechEvent, name: str, turn_id: int, detail: str | Non
         callback(name, turn_id, detail)
     except Exception:
         log.exception("speech event handler failed")
+
+
+def trim_trailing_silence(
+    audio: npt.NDArray[np.float32], rate_hz: int, keep_s: float
+) -> npt.NDArray[np.float32]:
+    """``audio`` ending ``keep_s`` after its last sample above -40 dBFS (faded out over the
+    last 5 ms so the cut does not click); unchanged if it is silent or has no longer tail."""
+    loud = np.flatnonzero(np.abs(audio) > _SILENCE_LEVEL)
+    if loud.size == 0:
+        return audio
+    end = int(loud[-1]) + 1 + int(rate_hz * keep_s)
+    if end >= audio.size:
+        return audio
+    trimmed = audio[:end].copy()
+    fade = min(end, int(rate_hz * 0.005))
+    trimmed[end - fade :] *= np.linspace(1.0, 0.0, fade, dtype=np.float32)
+    return trimmed

@@ -26,7 +26,7 @@ from PySide6.QtGui import QTextCursor
 from pytestqt.qtbot import QtBot
 
 from app.agent import events as ev
-from app.config.settings import Settings, save_settings, settings_path
+from app.config.settings import settings_path
 from app.desktop.controls.state_indicator import DisplayState
 from app.runtime.history_store import HistoryStore, auto_title
 from providers.events import AssistantMessage, UserMessage
@@ -40,6 +40,7 @@ from tests.support.live_app import (
     key_release,
     start_app,
     type_text,
+    write_settings,
 )
 from tests.support.sse_server import ScriptedServer, Stall, openai_stream, sse_reply
 
@@ -47,17 +48,6 @@ pytest_plugins = ["tests.support.live_app"]
 pytestmark = pytest.mark.usefixtures("desktop_env")
 
 JFK_WORDS = "ask not what your country can do for you"
-
-
-def write_settings(server: ScriptedServer) -> None:
-    """A settings file pointing at the scripted server (so this is not a first run)."""
-    settings = Settings()
-    settings.provider.preset = "custom"
-    settings.provider.kind = "openai"
-    settings.provider.base_url = server.base_url("openai")
-    settings.provider.model = "test-model"
-    settings.audio.speech_output = False
-    save_settings(settings)
 
 
 def stalled(*pieces: str) -> list[object]:

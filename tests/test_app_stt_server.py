@@ -27,20 +27,12 @@ from tests.support.live_app import (
     key_press,
     key_release,
     start_app,
+    write_settings,
 )
 from tests.support.sse_server import ScriptedServer, openai_stream, sse_reply
 from tests.support.whisper_server import WhisperServer, running_whisper_server
-from tests.test_app_integration import write_settings
 
 pytest_plugins = ["tests.support.live_app"]
-
-
-@pytest.fixture(scope="module")
-def whisper() -> Iterator[SharedWhisper]:
-    model = SharedWhisper()
-    model.start_loading()
-    yield model
-    model.dispose()
 
 
 @pytest.fixture(scope="module")
@@ -58,7 +50,7 @@ def test_settings_save_switches_the_window_to_the_server_for_the_next_utterance(
     qtbot: QtBot,
     qt_async: QtAsync,
     server: ScriptedServer,
-    whisper: SharedWhisper,
+    shared_whisper: SharedWhisper,
     whisper_server: WhisperServer,
     jfk_audio: npt.NDArray[np.float32],
 ) -> None:
@@ -67,7 +59,7 @@ def test_settings_save_switches_the_window_to_the_server_for_the_next_utterance(
     mic = CueMicrophone(speed=4.0)
 
     async def scenario() -> None:
-        app = await start_app(qtbot, ["--no-tts"], transcriber=whisper, microphone=mic)
+        app = await start_app(qtbot, ["--no-tts"], transcriber=shared_whisper, microphone=mic)
         w = app.window
         await app.until(lambda: w.models_ready and mic.position > 0, what="models loaded")
         assert app.session.components.stt_engine == "local"

@@ -11,6 +11,7 @@ from audio.sentence_chunker import (
     FIRST_CLAUSE_MIN_WORDS,
     FIRST_MAX_WORDS,
     MAX_UNIT_CHARS,
+    NEXT_MIN_MAX_WORDS,
     Sentence,
     SentenceChunker,
     speakable,
@@ -148,31 +149,61 @@ def test_speakable_text(raw: str, spoken: str) -> None:
 
 
 def test_a_long_first_sentence_is_cut_at_a_clause_to_start_speaking_sooner() -> None:
-    first = (
-        "The capital of France is Paris, which is also its largest city by far "
-        "and a major centre of culture, art and science."
-    )
+    first = "The capital of France, Paris, is also its largest city by far and a centre of art."
     second = "Its population is about two million people, more or less, as of this year."
-    out = texts(stream(f"{first} {second} End."))
-    assert out[0] == "The capital of France is Paris,"
-    assert out[1].startswith("which is also") and out[1].endswith("science.")
-    assert out[2] == second  # only the first sentence is cut
+    out = stream(f"{first} {second} End.")
+    assert texts(out)[:2] == ["The capital of France,", "Paris, is also its largest city by far"]
+    assert [s.run_on for s in out[:2]] == [False, True]  # a comma is a pause; "far" is not
+    assert texts(out)[2:] == ["and a centre of art.", second, "End."]  # later ones are whole
 
 
 def test_the_first_clause_goes_out_before_the_sentence_ends() -> None:
     chunker = SentenceChunker()
-    assert chunker.feed("Well, the answer depends on several things,") == []  # "Well," is short
+    assert chunker.feed("Well, the answer depends,") == []  # "Well," is short; wait for " "
     out = chunker.feed(" mainly")
-    assert out == ["Well, the answer depends on several things,"]
+    assert out == ["Well, the answer depends,"]
     assert FIRST_CLAUSE_MIN_WORDS <= 6
     # Later sentences are whole: the reply is already playing while they stream.
-    assert chunker.feed(" the size. Then, in the end, it works. Next") == [
-        "mainly the size.",
-        "Then, in the end, it works.",
+    assert chunker.feed(" on the size. Then, in the end, it works for you and me. Next") == [
+        "mainly on the size.",
+        "Then, in the end, it works for you and me.",
     ]
 
 
-def test_a_first_sentence_with_no_punctuation_is_cut_after_a_bounded_number_of_words() -> None:
+FORTY_WORDS = (
+    "The quick answer is that the capital of France has been Paris for many centuries "
+    "and it remains the political and cultural centre of the country today with about "
+    "two million people living inside the city limits and many more around it."
+)
+
+
+def test_a_first_sentence_without_punctuation_is_cut_before_a_word_that_opens_a_phrase() -> None:
+    chunker = SentenceChunker()
+    fed = ""
+    out: list[Sentence] = []
+    while not out:
+        fed += FORTY_WORDS[len(fed)]
+        out = chunker.feed_sentences(fed[-1])
+    # Out as soon as "that" is known to be a whole word, eight words before the old bound.
+    assert fed == "The quick answer is that "
+    assert out == [Sentence("The quick answer is", 19, run_on=True)]
+    pieces = out + chunker.feed_sentences(FORTY_WORDS[len(fed) :]) + chunker.flush_sentences()
+    assert texts(pieces) == [
+        "The quick answer is",
+        "that the capital of France has been Paris",
+        "for many centuries and it remains the political and cultural centre of the country today",
+        "with about two million people living inside the city limits and many more around it.",
+    ]
+    # Each piece at most twice the one before (at least NEXT_MIN_MAX_WORDS), cut at the
+    # last phrase opener inside that bound, so it is synthesised while the one before plays.
+    sizes = [len(piece.text.split()) for piece in pieces]
+    for before, size in zip(sizes, sizes[1:-1], strict=False):
+        assert size <= max(2 * before, NEXT_MIN_MAX_WORDS)
+    assert [piece.run_on for piece in pieces] == [True, True, True, False]
+    assert " ".join(texts(pieces)) == FORTY_WORDS
+
+
+def test_a_first_sentence_with_no_break_at_all_is_cut_after_a_bounded_number_of_words() -> None:
     chunker = SentenceChunker()
     words = [f"w{i}" for i in range(40)]
     out: list[str] = []
@@ -182,8 +213,15 @@ def test_a_first_sentence_with_no_punctuation_is_cut_after_a_bounded_number_of_w
         fed += 1
     assert out == [" ".join(words[:FIRST_MAX_WORDS])]
     assert fed == FIRST_MAX_WORDS + 1  # out as soon as the next word began, not at the end
-    assert chunker.feed(" ".join(words[fed:]) + ".") == []  # later sentences are whole
-    assert chunker.flush() == [" ".join(words[FIRST_MAX_WORDS:]) + "."]
+    second = "Then a second sentence with no break in it at all goes on and on and on."
+    rest = chunker.feed(" ".join(words[fed:]) + f". {second} End") + chunker.flush()
+    assert [len(piece.split()) for piece in rest] == [10, 20, 40 - 35, len(second.split()), 1]
+    assert rest[-2:] == [second, "End"]  # the next sentence is whole
+
+
+def test_a_later_sentence_is_never_cut_before_a_phrase_opener() -> None:
+    reply = f"Sure. {FORTY_WORDS} And then?"
+    assert texts(stream(reply)) == ["Sure.", FORTY_WORDS, "And then?"]
 
 
 @pytest.mark.parametrize(

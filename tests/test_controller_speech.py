@@ -107,7 +107,8 @@ async def test_words_interrupt_and_history_keeps_only_what_was_heard(
     controller.utterance(speech.say("Wait, what is the weather in Paris?"))
     cut = await log.wait_for(ev.TurnInterrupted, timeout_s=20)
     assert cut.kept_text == heard_at_onset
-    assert REPLY[0].strip() in cut.kept_text and REPLY[-1] not in cut.kept_text
+    # At least the reply's first piece (its first five words at most) was heard, not all.
+    assert cut.kept_text.startswith("The first sentence is") and REPLY[-1] not in cut.kept_text
     await log.wait_for(ev.TurnFinished, lambda e: e.turn_id == 2, timeout_s=20)
     sent = server.requests[1].json()["messages"]
     assert sent[-2]["content"] == f"{heard_at_onset.rstrip()} … {INTERRUPTED_MARKER}"

@@ -9,7 +9,6 @@ speaks, the desktop "releases" it (``Deactivated``), and the turn runs.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -31,14 +30,6 @@ JFK_WORDS = "ask not what your country can do for you"
 
 
 @pytest.fixture(scope="module")
-def whisper() -> Iterator[SharedWhisper]:
-    model = SharedWhisper()
-    model.start_loading()
-    yield model
-    model.dispose()
-
-
-@pytest.fixture(scope="module")
 def jfk_audio(jfk_flac: Path) -> npt.NDArray[np.float32]:
     return np.ascontiguousarray(decode_audio(str(jfk_flac), sampling_rate=16000), np.float32)
 
@@ -48,7 +39,7 @@ def test_a_push_to_talk_turn_held_through_the_portal(
     qt_async: QtAsync,
     fake_portal: FakePortalClient,
     server: ScriptedServer,
-    whisper: SharedWhisper,
+    shared_whisper: SharedWhisper,
     jfk_audio: npt.NDArray[np.float32],
 ) -> None:
     server.add(sse_reply(openai_stream(["Kennedy said that ", "in 1961."])))
@@ -57,7 +48,7 @@ def test_a_push_to_talk_turn_held_through_the_portal(
             "--model", "test-model", "--api-key", "sk-local"]  # fmt: skip
 
     async def scenario() -> None:
-        app = await start_app(qtbot, argv, transcriber=whisper, microphone=mic)
+        app = await start_app(qtbot, argv, transcriber=shared_whisper, microphone=mic)
         w = app.window
         hotkeys = w.hotkeys
         assert isinstance(hotkeys, HotkeyService) and hotkeys.backend == "portal"

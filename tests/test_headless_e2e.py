@@ -15,7 +15,8 @@ from typing import Any
 import numpy as np
 
 from tests.support.speech import SpeechLibrary, silence, white_noise, write_wav
-from tests.support.sse_server import ScriptedServer, Stall, openai_stream, sse_reply
+from tests.support.spoken_interruption import spoken_interruption
+from tests.support.sse_server import ScriptedServer, openai_stream, sse_reply
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -46,18 +47,7 @@ def position(events: list[dict[str, Any]], kind: str, **match: Any) -> int:
 def test_spoken_interruption_end_to_end(
     speech: SpeechLibrary, server: ScriptedServer, tmp_path: Path
 ) -> None:
-    first = speech.say("Tell me a long story about a dragon.")
-    second = speech.say("Stop. What is the capital of France?")
-    # 3 s: past the continuation window (speech within 1.8 s of the end of turn continues it)
-    audio = np.concatenate([silence(0.5), first, silence(3.0), second, silence(1.2)])
-    path = write_wav(tmp_path / "two.wav", audio)
-    story = [f"Once upon a time {i}. " for i in range(3)]
-    # Answered by what was said: an early request at a pause (the default) that its turn
-    # did not take over must not use up the next reply.
-    server.answer(
-        "dragon", sse_reply(openai_stream(story, delay_s=0.05, done=False)[:4] + [Stall()])
-    )
-    server.answer("capital", sse_reply(openai_stream(["Paris."], delay_s=0.02)))
+    path = spoken_interruption(speech, server, tmp_path / "two.wav")
     code, events, stderr = run_headless(
         "--input", str(path), "--realtime", "--no-tts",
         "--base-url", server.base_url("openai"), "--model", "m", "--api-key", "sk-local",

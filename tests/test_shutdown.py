@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -18,13 +17,12 @@ import pytest
 from pytestqt.qtbot import QtBot
 
 from app.cli import build_parser, headless_options
-from app.config.settings import Settings, save_settings
 from app.runtime.headless import run_headless
 from app.runtime.local_model_host import LocalModelHost
 from app.runtime.shutdown import SHUTDOWN_DEADLINE_S
 from audio.speech_output import SpeechOutput
 from tests.support.audio_models import SharedWhisper
-from tests.support.live_app import CueMicrophone, QtAsync, start_app
+from tests.support.live_app import CueMicrophone, QtAsync, start_app, write_settings
 from tests.support.sse_server import ScriptedServer, openai_stream, sse_reply
 
 pytest_plugins = ["tests.support.live_app"]
@@ -98,25 +96,6 @@ async def test_headless_a_part_that_hangs_on_close_is_abandoned_at_the_deadline(
     assert len(closed_clients) == 1  # what comes after the hung part still closed
 
 
-def write_settings(server: ScriptedServer) -> None:
-    """Not a first run (that would probe for local servers with a client of its own)."""
-    settings = Settings()
-    settings.provider.preset = "custom"
-    settings.provider.kind = "openai"
-    settings.provider.base_url = server.base_url("openai")
-    settings.provider.model = "m"
-    settings.audio.speech_output = False
-    save_settings(settings)
-
-
-@pytest.fixture(scope="module")
-def whisper() -> Iterator[SharedWhisper]:
-    model = SharedWhisper()
-    model.start_loading()
-    yield model
-    model.dispose()
-
-
 @pytest.fixture
 def desktop_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.delenv("DISPLAY", raising=False)
@@ -131,7 +110,7 @@ def test_window_quit_finishes_when_closing_the_http_client_raises(
     qtbot: QtBot,
     qt_async: QtAsync,
     server: ScriptedServer,
-    whisper: SharedWhisper,
+    shared_whisper: SharedWhisper,
     desktop_env: None,
     monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
@@ -149,7 +128,7 @@ def test_window_quit_finishes_when_closing_the_http_client_raises(
     argv = ["--no-tts", "--base-url", server.base_url("openai"), "--model", "m"]
 
     async def scenario() -> int:
-        app = await start_app(qtbot, argv, transcriber=whisper, microphone=mic)
+        app = await start_app(qtbot, argv, transcriber=shared_whisper, microphone=mic)
         await app.until(lambda: app.window.models_ready, what="models loaded")
         return await app.quit(timeout_s=SHUTDOWN_DEADLINE_S + 20)
 

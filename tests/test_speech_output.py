@@ -14,7 +14,7 @@ import pytest
 
 from audio.playback import SpeechPlayer
 from audio.sentence_chunker import CODE_NOTE
-from audio.speech_output import SpeechOutput
+from audio.speech_output import SENTENCE_GAP_S, SpeechOutput, trim_trailing_silence
 from audio.tts import EspeakTts, PiperTts
 from tests.support.fake_sounddevice import FakeSoundDevice
 
@@ -256,8 +256,8 @@ async def test_a_lost_device_mid_reply_is_reported(piper: PiperTts) -> None:
         name, turn, detail = await rig.events.wait_for("error")
         assert turn == 2 and detail is not None and "unplugged" in detail
         await rig.events.wait_for("tts_stopped")
-        # The first piece of a reply is at most 8 words (audio.sentence_chunker).
-        assert speech.heard_text == "A sentence that takes a while to say"
+        # The first piece of a reply is at most 5 words (audio.sentence_chunker).
+        assert speech.heard_text == "A sentence that takes a"
     finally:
         speech.close()
 
@@ -304,3 +304,53 @@ async def test_recent_spoken_text_forgets_old_sentences(rig: Rig) -> None:
     await asyncio.wait_for(rig.speech.wait_done(), timeout=30)
     assert rig.speech.recent_spoken_text(15.0) == "Remember me."
     assert rig.speech.recent_spoken_text(0.0) == ""
+
+
+LONG_FIRST_SENTENCE = (
+    "The quick answer is that the capital of France has been Paris for many centuries "
+    "and it remains the political and cultural centre of the country today with about "
+    "two million people living inside the city limits and many more around it. Next one."
+)
+
+
+def pauses_s(audio: np.ndarray, rate_hz: int) -> list[float]:
+    """Every stretch below -40 dBFS between two sounds, in seconds."""
+    loud = np.flatnonzero(np.abs(audio) > 0.01)
+    return [float(gap) / rate_hz for gap in np.diff(loud) if gap > 1]
+
+
+async def test_a_first_sentence_spoken_in_pieces_runs_on_without_pauses(rig: Rig) -> None:
+    queued: list[tuple[str, np.ndarray]] = []
+    enqueue = rig.player.enqueue
+
+    def spy(audio: np.ndarray, text: str = "", *, tag: object = None) -> None:
+        queued.append((tag[1].text, audio))  # type: ignore[index]
+        enqueue(audio, text, tag=tag)
+
+    rig.player.enqueue = spy  # type: ignore[method-assign]
+    rig.speech.begin(1)
+    await feed_in_pieces(rig.speech, LONG_FIRST_SENTENCE, size=4)
+    rig.speech.finish()
+    await asyncio.wait_for(rig.speech.wait_done(), timeout=60)
+    pieces = list(dict.fromkeys(text for text, _ in queued))
+    assert len(pieces) >= 3 and pieces[0] == "The quick answer is"
+    assert pieces[-1] == "Next one."
+    rate = rig.player.sample_rate_hz
+    sentence = np.concatenate([audio for text, audio in queued if text != "Next one."])
+    # Cut where there is no punctuation, the pieces follow each other like words do
+    # (a breath between them measured 0.30-0.35 s); the sentence's end keeps its breath.
+    assert max(pauses_s(sentence, rate)) < 0.15
+    whole = np.concatenate([audio for _, audio in queued])
+    assert max(pauses_s(whole, rate)) >= SENTENCE_GAP_S
+
+
+def test_trim_trailing_silence_keeps_a_short_tail_and_fades_it() -> None:
+    rate = 1000
+    tone = np.full(100, 0.5, dtype=np.float32)
+    audio = np.concatenate([tone, np.full(200, 0.001, dtype=np.float32)])
+    trimmed = trim_trailing_silence(audio, rate, 0.03)
+    assert trimmed.size == 130
+    assert trimmed[-1] == 0.0 and np.array_equal(trimmed[:100], tone)
+    assert trim_trailing_silence(tone, rate, 0.03) is tone  # no tail to cut
+    silent = np.zeros(50, dtype=np.float32)
+    assert trim_trailing_silence(silent, rate, 0.03) is silent

@@ -31,7 +31,8 @@ from app.selftest.runner import run_self_test
 from app.selftest.stt_server import stt_server_check
 from tests.support.scripted_bridge import ScriptedBridge
 from tests.support.speech import SpeechLibrary, silence, write_wav
-from tests.support.sse_server import ScriptedServer, Stall, openai_stream, sse_reply
+from tests.support.spoken_interruption import spoken_interruption
+from tests.support.sse_server import ScriptedServer, openai_stream, sse_reply
 from tests.support.whisper_server import WhisperServer, free_port, running_whisper_server
 from tests.test_headless_e2e import of, position, run_headless
 
@@ -91,18 +92,7 @@ def test_barge_in_with_remote_transcription_transcript_first_one_close_no_retry(
     tmp_path: Path,
     patient: None,
 ) -> None:
-    first = speech.say("Tell me a long story about a dragon.")
-    second = speech.say("Stop. What is the capital of France?")
-    # 3 s between them: a shorter gap would be a continuation of the same turn (issue 17).
-    audio = np.concatenate([silence(0.5), first, silence(3.0), second, silence(1.2)])
-    path = write_wav(tmp_path / "two.wav", audio)
-    story = [f"Once upon a time {i}. " for i in range(3)]
-    # Answered by what was said: an early request its turn did not take must not use up
-    # the next reply (app.agent.early_request).
-    server.answer(
-        "dragon", sse_reply(openai_stream(story, delay_s=0.05, done=False)[:4] + [Stall()])
-    )
-    server.answer("capital", sse_reply(openai_stream(["Paris."], delay_s=0.02)))
+    path = spoken_interruption(speech, server, tmp_path / "two.wav")
     before = whisper_server.transcriptions
     code, events, stderr = run_headless(
         "--input", str(path), "--realtime", "--stt-url", whisper_server.url, *llm(server)

@@ -3,7 +3,6 @@ tests/test_headless_exit_codes.py), not left to fail at the first turn."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -13,14 +12,6 @@ from tests.support.audio_models import SharedWhisper
 from tests.support.live_app import CueMicrophone, QtAsync, start_app
 
 pytest_plugins = ["tests.support.live_app"]
-
-
-@pytest.fixture(scope="module")
-def whisper() -> Iterator[SharedWhisper]:
-    model = SharedWhisper()
-    model.start_loading()
-    yield model
-    model.dispose()
 
 
 @pytest.fixture(autouse=True)
@@ -34,13 +25,13 @@ def desktop_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
 
 
 def test_the_window_says_at_start_up_that_the_base_url_is_not_a_url(
-    qtbot: QtBot, qt_async: QtAsync, whisper: SharedWhisper
+    qtbot: QtBot, qt_async: QtAsync, shared_whisper: SharedWhisper
 ) -> None:
     argv = ["--no-tts", "--base-url", "not a url", "--model", "m"]
 
     async def scenario() -> str:
         mic = CueMicrophone()
-        app = await start_app(qtbot, argv, transcriber=whisper, microphone=mic)
+        app = await start_app(qtbot, argv, transcriber=shared_whisper, microphone=mic)
         await app.until(lambda: "is not a URL" in app.text(), what="the base URL notice")
         await app.until(
             lambda: app.window.models_ready and mic.position > 0,

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import httpx
@@ -65,8 +66,10 @@ async def fetch_models(
     *,
     client: httpx.AsyncClient | None = None,
     timeout_s: float = 10.0,
+    summarise: bool = False,
 ) -> ProbeResult:
-    """The server's model ids (sorted), or why they could not be listed."""
+    """The server's model ids (sorted), or why they could not be listed; with
+    ``summarise`` ("Test connection") the message says how many there are."""
     if not base_url.strip():
         return ProbeResult("config", "Enter the server's base URL first.")
     if not base_url.startswith(("http://", "https://")):
@@ -90,29 +93,18 @@ async def fetch_models(
     finally:
         if own:
             await http.aclose()
-    return _interpret(response, url)
-
-
-async def check_connection(
-    kind: str,
-    base_url: str,
-    api_key: str | None = None,
-    api_version: str | None = None,
-    *,
-    client: httpx.AsyncClient | None = None,
-    timeout_s: float = 10.0,
-) -> ProbeResult:
-    """ "Test connection": ``fetch_models`` with a one-line summary for the result label."""
-    result = await fetch_models(
-        kind, base_url, api_key, api_version, client=client, timeout_s=timeout_s
-    )
-    if not result.ok:
+    result = _interpret(response, url)
+    if not summarise or not result.ok:
         return result
     n = len(result.models)
     noun = "model" if n == 1 else "models"
     return ProbeResult(
         "ok", f"Connected to {_host(base_url)}: {n} {noun} available.", result.models
     )
+
+
+# "Test connection" in Settings → Provider.
+check_connection = partial(fetch_models, summarise=True)
 
 
 def _interpret(response: httpx.Response, url: str) -> ProbeResult:

@@ -21,6 +21,9 @@ that replays audio through the real ``MicrophoneSource`` callback path.
   without sleeping, for a condition re-checked whenever the window could have
   changed (controller events, conversation redraws, state changes);
   ``quit()`` triggers Harken → Quit and returns ``_main``'s exit code.
+- ``write_settings(server)``: a settings file pointing at a ``ScriptedServer``, so the
+  app starts as a configured one, not a first run (which would probe for local servers
+  with a client of its own).
 - ``SharedWhisper`` (from ``audio_models``; the ``shared_whisper`` fixture): a real
   ``WhisperTranscriber`` whose ``close()`` (called by the app on quit) leaves the
   model loaded for the module's next test.
@@ -46,11 +49,13 @@ from PySide6.QtWidgets import QApplication, QWidget
 from pytestqt.qtbot import QtBot
 
 from app.cli import build_parser
+from app.config.settings import Settings, save_settings
 from app.desktop import gui
 from app.desktop.window.main_window import MainWindow
 from audio.microphone import MicrophoneSource
 from audio.transcriber import WhisperTranscriber
 from tests.support.fake_sounddevice import FakeSoundDevice
+from tests.support.sse_server import ScriptedServer
 
 T = TypeVar("T")
 
@@ -285,3 +290,14 @@ def _focus(window: QWidget) -> QWidget:
     if focus is not None and focus.window() is window:
         return focus
     return window
+
+
+def write_settings(server: ScriptedServer) -> None:
+    """A settings file pointing at ``server`` with speech output off (not a first run)."""
+    settings = Settings()
+    settings.provider.preset = "custom"
+    settings.provider.kind = "openai"
+    settings.provider.base_url = server.base_url("openai")
+    settings.provider.model = "test-model"
+    settings.audio.speech_output = False
+    save_settings(settings)
