@@ -25,6 +25,7 @@ import numpy as np
 import numpy.typing as npt
 
 from .capture import SAMPLE_RATE_HZ
+from .prepared_transcript import PreparedTranscript
 from .segmenter import (
     SpeechEnded,
     SpeechPaused,
@@ -35,7 +36,7 @@ from .segmenter import (
     VoiceDetector,
 )
 from .server_stt import ServerFinal
-from .speculative import DecodeWorker, PreparedTranscript, SpeculativeTranscriber
+from .speculative import DecodeWorker, SpeculativeTranscriber
 
 NEVER_S = 3600.0  # the key ends a held utterance, never a silence
 

@@ -214,18 +214,22 @@ class AgentController:
         echo), nor while earlier speech is still on its way or a turn would be queued; nor
         with a model in this process, whose generation would slow the transcription."""
         text = text.strip()
-        if self._closed or not text or isinstance(self.provider, Holdable):
+        if not text or not self.may_request_early():
             return False
-        if not self._inputs.empty() or self._barge_in.transcribing:
-            return False
-        running = self._scheduler.running
-        if running is not None and not self._barge_in.enabled:
-            return False
-        if self._barge_in.decide(text, running).verdict is not Verdict.RUN:
+        if self._barge_in.decide(text, self._scheduler.running).verdict is not Verdict.RUN:
             return False
         messages = self._scheduler.messages_if_dispatched(text)
         self._runner.send_early(messages, utterance_id, text)
         return True
+
+    def may_request_early(self) -> bool:
+        """Whether an early request could be sent now, whatever the words (so that hands-free
+        listening spends no quick pass on one that could not)."""
+        if self._closed or isinstance(self.provider, Holdable):
+            return False
+        if not self._inputs.empty() or self._barge_in.transcribing:
+            return False
+        return self._scheduler.running is None or self._barge_in.enabled
 
     def drop_early_request(self, reason: str) -> None:
         """The user went on (or it is over): the early request will not be the turn's."""

@@ -126,15 +126,12 @@ class LiveTranscription:
             speculate=self.options.speculate,
             partials=self.options.speculate,
         )
-        self.configure(self.options)
 
     def configure(self, options: LiveOptions) -> None:
         """New settings; they apply from the next pause."""
         self.options = options
         self.speculative.speculate = options.speculate
         self.speculative.partials = options.speculate
-        early = options.early_request and options.adaptive and options.speculate
-        self.speculative.on_quick = self._quick if early else None
 
     def policy(self) -> HangoverPolicy:
         """The settings' bounds around the segmenter's base hangover (which may change)."""
@@ -158,6 +155,7 @@ class LiveTranscription:
             controller.speech_started(event.at_s)
         elif isinstance(event, SpeechPaused):
             event = SpeechPaused(self._joined(event.audio), event.start_s, event.end_s)
+            self.speculative.on_quick = self._quick if self._may_request_early() else None
             self.speculative.paused(event)
             self._score_pause(event)
             if self.options.adaptive and self.options.speculate:
@@ -237,6 +235,14 @@ class LiveTranscription:
         """A preview of the utterance being spoken (stale ones never reach here)."""
         self._previews = (self._previews[1], text)
         self._emit(ev.PartialTranscript(utterance_id=utterance_id, text=text))
+
+    def _may_request_early(self) -> bool:
+        """A quick pass at this pause could start an early request (not for a continuation,
+        whose turn would replace another)."""
+        options = self.options
+        if not (options.early_request and options.adaptive and options.speculate):
+            return False
+        return self._continues is None and self.controller.may_request_early()
 
     def _quick(self, utterance_id: int, end_s: float, text: str) -> None:
         """A quick read of the words up to the pending pause: if they end like a finished

@@ -62,5 +62,8 @@ class RecordingController:
         self.early.append((utterance_id, text))
         return True
 
+    def may_request_early(self) -> bool:
+        return True
+
     def drop_early_request(self, reason: str) -> None:
         self.dropped.append(reason)
