@@ -208,6 +208,9 @@ def test_adaptive_end_of_speech_settings_and_the_fixed_hangover_flag() -> None:
     with_model = resolve(loaded.settings, {}, {"turn_model": True})
     assert with_model.settings.audio.turn_model is True
     assert loaded.settings.audio.turn_model is False  # opt-in
+    assert loaded.settings.audio.early_request is True  # opt-out
+    no_early = resolve(loaded.settings, {}, {"early_request": False})
+    assert no_early.settings.audio.early_request is False
 
 
 def test_echo_cancellation_is_on_by_default_off_from_the_file_or_the_flag() -> None:
@@ -255,3 +258,16 @@ def test_a_config_folder_that_is_a_file_gives_defaults_and_a_message(
     with pytest.raises(OSError):
         save_settings(Settings())  # the window reports this as "Could not save settings: …"
     assert folder.read_text() == "not a folder"  # nothing of the user's was touched
+
+
+def test_the_early_request_flag_reaches_live_transcription() -> None:
+    from app.cli import build_parser
+    from app.config.overrides import flag_overrides
+    from app.runtime.composition import RuntimeOptions, live_options
+    from providers import ProviderConfig
+
+    config = ProviderConfig(kind="openai", base_url="http://localhost:1/v1", model="m")
+    for argv, expected in (([], True), (["--no-early-request"], False)):
+        flags = flag_overrides(build_parser().parse_args(argv))
+        options = RuntimeOptions.from_settings(resolve(Settings(), {}, flags).settings, config)
+        assert live_options(options).early_request is expected

@@ -241,10 +241,13 @@ def test_adaptive_end_of_speech_can_be_turned_off(qtbot: QtBot) -> None:
     a = dialog.audio
     assert (a.hangover_min.value(), a.hangover_max.value()) == (200, 1500)
     assert not a.turn_model.isChecked() and a.turn_model.isEnabled()  # opt-in
+    assert a.early_request.isChecked() and a.early_request.isEnabled()  # on by default
     a.turn_model.setChecked(True)
+    a.early_request.setChecked(False)
     a.adaptive_hangover.setChecked(False)
     assert not a.hangover_min.isEnabled() and not a.hangover_max.isEnabled()
-    assert not a.turn_model.isEnabled()
+    assert not a.turn_model.isEnabled() and not a.early_request.isEnabled()
     dialog.buttons.accepted.emit()
     assert saved[0].audio.adaptive_hangover is False
     assert saved[0].audio.turn_model is True
+    assert saved[0].audio.early_request is False
