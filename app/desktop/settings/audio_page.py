@@ -47,7 +47,7 @@ class AudioPage(QWidget):
         self.turn_model = QCheckBox("&Listen to how I said it, too (end-of-turn audio model)", self)
         self.adaptive_hangover.toggled.connect(self.turn_model.setEnabled)
         self.early_request = QCheckBox(
-            "Start the &reply while I pause (held until I have finished)", self
+            "Start the reply while I pause (held until I have &finished)", self
         )
         self.adaptive_hangover.toggled.connect(self.early_request.setEnabled)
         self.whisper_model = QComboBox(self)
