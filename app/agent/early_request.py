@@ -38,6 +38,7 @@ class EarlyRequest:
     def __init__(
         self, provider: Provider, request: ChatRequest, utterance_id: int, text: str
     ) -> None:
+        self.provider = provider
         self.request = request
         self.utterance_id = utterance_id
         self.text = text  # the user's words it was sent for

@@ -142,7 +142,8 @@ class TurnRunner:
         early, self._early = self._early, None
         if early is None or early.cancelled:
             return
-        if early.request == self.request_for(self.conversation.messages):
+        same_request = early.request == self.request_for(self.conversation.messages)
+        if same_request and early.provider is self.provider:
             turn.early = early
             early.follow(turn.token)
         else:
