@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from typing import Any
 
 import pytest
 
@@ -35,9 +36,18 @@ def talk(
     return controllers(transcriber=whisper, speech=quiet, retry=patient)
 
 
-async def _words(whisper: WhisperTranscriber, audio: object) -> str:
-    """What the turn itself will hear: the same model on the same audio."""
-    return (await whisper.transcribe(audio)).text  # type: ignore[arg-type]
+async def _question(speech: SpeechLibrary, whisper: WhisperTranscriber) -> tuple[Any, str]:
+    """The question's audio and what the turn itself will hear: the same model on it."""
+    audio = speech.say(QUESTION)
+    return audio, (await whisper.transcribe(audio)).text
+
+
+def _pause_after(controller: AgentController, text: str) -> int:
+    """The user spoke and paused; a quick pass read ``text``: request it early."""
+    utterance = controller.next_utterance_id()
+    controller.speech_started()
+    assert controller.early_request(utterance, text)
+    return utterance
 
 
 async def test_the_turn_takes_over_an_early_request_for_the_same_words(
@@ -47,12 +57,9 @@ async def test_the_turn_takes_over_an_early_request_for_the_same_words(
     whisper: WhisperTranscriber,
 ) -> None:
     controller, log = talk
-    audio = speech.say(QUESTION)
-    text = await _words(whisper, audio)
+    audio, text = await _question(speech, whisper)
     server.add(sse_reply(openai_stream(["It is ", "noon."], delay_s=0.01)))
-    utterance = controller.next_utterance_id()
-    controller.speech_started()
-    assert controller.early_request(utterance, text)
+    utterance = _pause_after(controller, text)
     await asyncio.to_thread(server.wait_for_completion, 5.0, 0)  # the whole reply is in
     assert log.of(ev.ReplyDelta) == [] and log.of(ev.TurnStarted) == []  # held, not shown
     controller.utterance(audio, utterance_id=utterance)
@@ -72,13 +79,10 @@ async def test_the_same_words_punctuated_otherwise_keep_the_early_wording(
     whisper: WhisperTranscriber,
 ) -> None:
     controller, log = talk
-    audio = speech.say(QUESTION)
-    text = await _words(whisper, audio)
+    audio, text = await _question(speech, whisper)
     quick = text.upper().rstrip("?.!") + "!"  # the quick pass's reading: same words
     server.add(sse_reply(openai_stream(["It is ", "noon."], delay_s=0.01)))
-    utterance = controller.next_utterance_id()
-    controller.speech_started()
-    assert controller.early_request(utterance, quick)
+    utterance = _pause_after(controller, quick)
     controller.utterance(audio, utterance_id=utterance)
     await log.wait_for(ev.TurnFinished, timeout_s=30)
     assert len(server.requests) == 1  # taken over
@@ -94,16 +98,13 @@ async def test_other_words_drop_the_early_request_and_send_the_turns_own(
     whisper: WhisperTranscriber,
 ) -> None:
     controller, log = talk
-    audio = speech.say(QUESTION)
-    text = await _words(whisper, audio)
+    audio, text = await _question(speech, whisper)
     never = threading.Event()
     server.add(
         sse_reply([*openai_stream(["Wrong ", "answer."])[:1], Hold(never, timeout_s=60)]),
         sse_reply(openai_stream(["It is ", "noon."], delay_s=0.01)),
     )
-    utterance = controller.next_utterance_id()
-    controller.speech_started()
-    assert controller.early_request(utterance, "What time is it in Paris?")  # a misheard quick pass
+    utterance = _pause_after(controller, "What time is it in Paris?")  # a misheard quick pass
     controller.utterance(audio, utterance_id=utterance)
     finished = await log.wait_for(ev.TurnFinished, timeout_s=30)
     assert finished.text == "It is noon."
@@ -120,9 +121,7 @@ async def test_speaking_again_drops_the_early_request(
     controller, log = talk
     never = threading.Event()
     server.add(sse_reply([*openai_stream(["Sure."])[:1], Hold(never, timeout_s=60)]))
-    utterance = controller.next_utterance_id()
-    controller.speech_started()
-    assert controller.early_request(utterance, "Remind me to call my mother.")
+    _pause_after(controller, "Remind me to call my mother.")
     await asyncio.to_thread(server.wait_for_requests, 1, 5.0)
     controller.speech_started()  # the user went on
     await asyncio.to_thread(server.wait_for_disconnect, 2.0, 0)
@@ -137,8 +136,7 @@ async def test_over_a_running_reply_the_early_request_carries_the_interrupted_re
     whisper: WhisperTranscriber,
 ) -> None:
     controller, log = talk
-    audio = speech.say(QUESTION)
-    text = await _words(whisper, audio)
+    audio, text = await _question(speech, whisper)
     never = threading.Event()
     story = openai_stream([f"Once upon a time {i}. " for i in range(3)], delay_s=0.01)
     server.add(
@@ -147,9 +145,7 @@ async def test_over_a_running_reply_the_early_request_carries_the_interrupted_re
     )
     controller.submit_text("Tell me a story.")
     await log.wait_for(ev.ReplyDelta, lambda _e: len(log.of(ev.ReplyDelta)) >= 3)
-    utterance = controller.next_utterance_id()
-    controller.speech_started()
-    assert controller.early_request(utterance, text)
+    utterance = _pause_after(controller, text)
     await asyncio.to_thread(server.wait_for_requests, 2, 5.0)
     assert log.of(ev.TurnInterrupted) == []  # words first: nothing interrupted yet
     controller.utterance(audio, utterance_id=utterance)
