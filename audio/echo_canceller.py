@@ -40,10 +40,10 @@ from typing import Any, Protocol
 import numpy as np
 import numpy.typing as npt
 
+from .livekit_apm import FRAME_SAMPLES, RATE_HZ, LivekitApm
+
 log = logging.getLogger(__name__)
 
-RATE_HZ = 16000
-FRAME_SAMPLES = RATE_HZ // 100  # AEC3 takes exactly 10 ms
 LEAD_S = 0.010  # the reference read is this much older than the microphone frame
 HISTORY_S = 4.0  # how much reference is kept
 REANCHOR_S = 0.020  # a microphone stamp this far from the running timeline restarts it
@@ -53,6 +53,7 @@ RESTART_S = 0.200  # ... this far: a new output stream, the timeline starts over
 DRIFT_GAIN = 0.02  # how much of a stamp's deviation the timelines follow
 MAX_WINDOWS = 3600  # an hour of speaking
 ACTIVE_REFERENCE_RMS = 10 ** (-50 / 20)  # a frame with reference above -50 dBFS counts
+_ACTIVE_FRAME_ENERGY = ACTIVE_REFERENCE_RMS**2 * FRAME_SAMPLES
 
 Samples = npt.NDArray[np.float32]
 
@@ -82,6 +83,8 @@ class EchoReference:
         self._size = int(history_s * RATE_HZ)
         self._buf = np.zeros(self._size, dtype=np.float32)
         self._stamp = np.full(self._size, -1, dtype=np.int64)  # absolute index held there
+        self._ramp = np.arange(self._size, dtype=np.int64)
+        self._valid = np.zeros(self._size, dtype=bool)  # read_into's scratch
         self._lock = threading.Lock()
         self._resampler: Any = None
         self._source_rate = 0
@@ -150,50 +153,48 @@ class EchoReference:
     def _write(self, start: int, out: Samples) -> None:
         if out.size > self._size:
             start, out = start + out.size - self._size, out[-self._size :]
-        index = np.arange(start, start + out.size, dtype=np.int64)
-        slots = index % self._size
-        self._buf[slots] = out
-        self._stamp[slots] = index
+        for slot, at, count in self._ring(start, out.size):
+            self._buf[slot : slot + count] = out[at : at + count]
+            np.add(self._ramp[:count], start + at, out=self._stamp[slot : slot + count])
+
+    def _ring(self, start: int, count: int) -> list[tuple[int, int, int]]:
+        """Absolute indices ``start`` … ``start + count - 1`` (count ≤ the history) as
+        contiguous pieces of the ring: (slot, offset in the span, length)."""
+        slot = start % self._size
+        first = min(count, self._size - slot)
+        if first == count:
+            return [(slot, 0, count)]
+        return [(slot, 0, first), (0, first, count - first)]
 
     def read(self, start_s: float, count: int) -> Samples:
         """The ``count`` samples that played from ``start_s`` on (zeros where none did)."""
-        index = np.arange(round(start_s * RATE_HZ), round(start_s * RATE_HZ) + count)
-        slots = index % self._size
+        return self.read_into(start_s, np.empty(count, dtype=np.float32))
+
+    def read_into(self, start_s: float, out: Samples) -> Samples:
+        """``read`` into ``out`` (its length is the count); returns ``out``."""
+        start = round(start_s * RATE_HZ)
+        out[:] = 0.0
         with self._lock:
-            values = self._buf[slots]
-            valid = self._stamp[slots] == index
-        return np.where(valid, values, np.float32(0.0)).astype(np.float32)
+            for first in range(0, out.size, self._size):  # one pass unless out > history
+                span = out[first : first + self._size]
+                for slot, at, count in self._ring(start + first, span.size):
+                    valid = self._valid[:count]
+                    np.equal(
+                        self._stamp[slot : slot + count],
+                        self._ramp[:count] + (start + first + at),
+                        out=valid,
+                    )
+                    np.copyto(span[at : at + count], self._buf[slot : slot + count], where=valid)
+        return out
 
 
 class Apm(Protocol):
-    """One echo-cancelling backend: 10 ms int16 frames, reverse first, capture in place."""
+    """One echo-cancelling backend, fed a block at a time: ``reverse`` (the reference) and
+    ``capture`` (the microphone) are int16, the same length, a whole number of 10 ms
+    frames; each frame's reference goes in before its capture frame, and ``capture`` is
+    overwritten with the cleaned signal."""
 
-    def process_reverse(self, frame: npt.NDArray[np.int16]) -> None: ...
-
-    def process_capture(self, frame: npt.NDArray[np.int16]) -> npt.NDArray[np.int16]: ...
-
-
-class LivekitApm:
-    """WebRTC AEC3 from the ``livekit`` wheel (Apache-2.0; Linux, macOS and Windows)."""
-
-    def __init__(self, *, stream_delay_ms: int = round(LEAD_S * 1000)) -> None:
-        from livekit import rtc
-
-        self._rtc = rtc
-        self._apm = rtc.AudioProcessingModule(echo_cancellation=True)
-        self._apm.set_stream_delay_ms(stream_delay_ms)
-        self._reverse = rtc.AudioFrame.create(RATE_HZ, 1, FRAME_SAMPLES)
-        self._capture = rtc.AudioFrame.create(RATE_HZ, 1, FRAME_SAMPLES)
-
-    def process_reverse(self, frame: npt.NDArray[np.int16]) -> None:
-        np.frombuffer(self._reverse.data, dtype=np.int16)[:] = frame
-        self._apm.process_reverse_stream(self._reverse)
-
-    def process_capture(self, frame: npt.NDArray[np.int16]) -> npt.NDArray[np.int16]:
-        view = np.frombuffer(self._capture.data, dtype=np.int16)
-        view[:] = frame
-        self._apm.process_stream(self._capture)
-        return view.copy()
+    def process(self, reverse: npt.NDArray[np.int16], capture: npt.NDArray[np.int16]) -> None: ...
 
 
 @dataclass
@@ -233,9 +234,17 @@ class EchoCanceller:
         self, reference: EchoReference, *, apm: Apm | None = None, lead_s: float = LEAD_S
     ) -> None:
         self.reference = reference
-        self._apm: Apm = apm if apm is not None else LivekitApm()
+        self._apm: Apm = (
+            apm if apm is not None else LivekitApm(stream_delay_ms=round(LEAD_S * 1000))
+        )
         self._lead_s = lead_s
-        self._pending = np.zeros(0, dtype=np.float32)
+        # Buffers reused from call to call (grown for a larger block): row 0 the
+        # microphone's samples (the held ones first), row 1 the reference; scratch; the
+        # same as int16. One row each, so that each step is one numpy call for both.
+        self._float = np.zeros((2, 0), dtype=np.float32)
+        self._scratch = np.zeros((2, 0), dtype=np.float32)
+        self._int16 = np.zeros((2, 0), dtype=np.int16)
+        self._held = 0  # samples at the start of row 0 waiting for a whole frame
         self._next_s: float | None = None  # when the next new sample was captured
         self.stats = EchoStats()
 
@@ -245,29 +254,41 @@ class EchoCanceller:
         began = time.thread_time()
         data = np.asarray(samples, dtype=np.float32).reshape(-1)
         start_s = self._continue_at(start_s, data.size)
-        if self._pending.size:
-            data = np.concatenate([self._pending, data])
-        n = data.size // FRAME_SAMPLES * FRAME_SAMPLES
-        self._pending = data[n:].copy()
+        total = self._held + data.size
+        if total > self._float.shape[1]:
+            self._grow(total)
+        mic_row = self._float[0]
+        mic_row[self._held : total] = data
+        n = total // FRAME_SAMPLES * FRAME_SAMPLES
         if n == 0:
+            self._held = total
             return np.zeros(0, dtype=np.float32)
-        mic = data[:n]
-        ref = self.reference.read(start_s - self._lead_s, n)
-        mic16, ref16 = _to_int16(mic), _to_int16(ref)
-        out16 = np.empty(n, dtype=np.int16)
-        for i in range(0, n, FRAME_SAMPLES):
-            self._apm.process_reverse(ref16[i : i + FRAME_SAMPLES])
-            out16[i : i + FRAME_SAMPLES] = self._apm.process_capture(mic16[i : i + FRAME_SAMPLES])
-        out = out16.astype(np.float32) / 32768.0
-        self._count(mic, ref, out)
+        both = self._float[:, :n]
+        self.reference.read_into(start_s - self._lead_s, both[1])
+        both16 = self._int16[:, :n]
+        _to_int16(both, both16, self._scratch[:, :n])
+        self._apm.process(both16[1], both16[0])
+        out: Samples = both16[0].astype(np.float32)
+        out *= np.float32(1 / 32768)
+        self._count(both[0], both[1], out)
+        self._held = total - n
+        mic_row[: self._held] = mic_row[n:total]
         self.stats.cpu_s += time.thread_time() - began
         return out
+
+    def _grow(self, size: int) -> None:
+        size = max(size, 2 * self._float.shape[1], 4 * FRAME_SAMPLES)
+        grown = np.zeros((2, size), dtype=np.float32)
+        grown[0, : self._held] = self._float[0, : self._held]
+        self._float = grown
+        self._scratch = np.zeros((2, size), dtype=np.float32)
+        self._int16 = np.zeros((2, size), dtype=np.int16)
 
     def _continue_at(self, stamp_s: float, count: int) -> float:
         """The time of the first held (or new) sample: the running timeline, nudged
         towards the callbacks' stamps so it follows a drifting clock without jumping
         on every jittery stamp; a stamp far off (a glitch, a reopened stream) restarts it."""
-        held_s = self._pending.size / RATE_HZ
+        held_s = self._held / RATE_HZ
         if self._next_s is None or abs(stamp_s - self._next_s) > REANCHOR_S:
             if self._next_s is not None:
                 self.stats.restarts += 1
@@ -282,20 +303,28 @@ class EchoCanceller:
         return first_s
 
     def _count(self, mic: Samples, ref: Samples, out: Samples) -> None:
+        """Per block: the energies of the frames in which the reference played."""
         stats = self.stats
         frames = mic.size // FRAME_SAMPLES
         stats.frames += frames
-        ref_rms = np.sqrt(np.mean(ref.reshape(frames, FRAME_SAMPLES) ** 2, axis=1))
-        active = ref_rms > ACTIVE_REFERENCE_RMS
+        by_frame = (frames, FRAME_SAMPLES)
+        ref_frames = ref.reshape(by_frame)
+        active = np.einsum("ij,ij->i", ref_frames, ref_frames) > _ACTIVE_FRAME_ENERGY
         window = stats._window
         window[0] += frames
-        if active.any():
-            energy_in = float(np.sum(mic.reshape(frames, -1)[active] ** 2))
-            energy_out = float(np.sum(out.reshape(frames, -1)[active] ** 2))
-            stats.echo_in_energy += energy_in
-            stats.echo_out_energy += energy_out
-            window[1] += energy_in
-            window[2] += energy_out
+        if active.all():  # while the reply plays: the whole block
+            energy_in, energy_out = float(np.dot(mic, mic)), float(np.dot(out, out))
+        elif active.any():
+            mic_active = mic.reshape(by_frame)[active].reshape(-1)
+            out_active = out.reshape(by_frame)[active].reshape(-1)
+            energy_in = float(np.dot(mic_active, mic_active))
+            energy_out = float(np.dot(out_active, out_active))
+        else:
+            energy_in = energy_out = 0.0
+        stats.echo_in_energy += energy_in
+        stats.echo_out_energy += energy_out
+        window[1] += energy_in
+        window[2] += energy_out
         if window[0] >= RATE_HZ // FRAME_SAMPLES:
             if window[1] > 0 and len(stats.windows) < MAX_WINDOWS:
                 stats.windows.append((time.time(), window[1], window[2]))
@@ -318,5 +347,9 @@ class EchoCanceller:
             log.debug("echo canceller windows: %s", json.dumps(stats.windows))
 
 
-def _to_int16(samples: Samples) -> npt.NDArray[np.int16]:
-    return np.clip(np.round(samples * 32768.0), -32768, 32767).astype(np.int16)
+def _to_int16(samples: Samples, out: npt.NDArray[np.int16], scratch: Samples) -> None:
+    """``samples`` (±1.0 full scale) rounded to int16 into ``out``, clipped."""
+    np.multiply(samples, np.float32(32768.0), out=scratch)
+    np.rint(scratch, out=scratch)
+    np.clip(scratch, -32768, 32767, out=scratch)
+    out[:] = scratch

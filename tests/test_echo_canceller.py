@@ -193,3 +193,28 @@ def test_microphone_stamps_each_16khz_sample_with_its_capture_time(
         assert start_s == pytest.approx(t0 + delivered / RATE_HZ, abs=1e-5)
         delivered += count
     assert delivered > 15_000 and canceller.stats.restarts == 0
+
+
+def test_the_cleaned_signal_does_not_depend_on_how_the_microphone_cuts_it(
+    speech: SpeechLibrary,
+) -> None:
+    """Samples held for the next call's frame, and blocks larger than any before (the
+    buffers grow), change nothing: irregular blocks give the 512-sample blocks' output."""
+    far, mic, _ = delayed_echo_scene(speech)
+
+    def cleaned(sizes: list[int]) -> np.ndarray:
+        reference = EchoReference()
+        for start in range(0, far.size, 512):
+            reference.push(far[start : start + 512], RATE_HZ, T0 + start / RATE_HZ)
+        canceller = EchoCanceller(reference, apm=LivekitApm())
+        out, start, k = [], 0, 0
+        while start + max(sizes) <= mic.size:
+            size = sizes[k % len(sizes)]
+            out.append(canceller.process(mic[start : start + size], T0 + start / RATE_HZ))
+            start, k = start + size, k + 1
+        return np.concatenate(out)
+
+    regular, irregular = cleaned([512]), cleaned([512, 37, 1000, 160, 3, 2400, 480])
+    n = min(regular.size, irregular.size)
+    assert n > 3 * RATE_HZ
+    assert np.array_equal(regular[:n], irregular[:n])

@@ -21,6 +21,7 @@ the reply's seconds before the user spoke) and the canceller's CPU per 10 ms
 frame. A second part compares WebRTC backends offline on an espeak echo.
 
     .venv/bin/python -m tests.bench.bench_echo [--runs 3] [--couplings 0,-20,-30]
+    .venv/bin/python -m tests.bench.bench_echo --cpu   # the canceller's CPU only, offline
 """
 
 from __future__ import annotations
@@ -74,23 +75,95 @@ def summarise(name: str, runs: list[EchoRun]) -> str:
 
 
 def bare_apm_ms(frames: int = 3000) -> float:
-    """The baseline: WebRTC's two calls per 10 ms frame alone, CPU ms (this process)."""
-    from audio.echo_canceller import LivekitApm
+    """The baseline: WebRTC's two calls per 10 ms frame alone (livekit's public API on
+    one pair of frames, nothing else), CPU ms in this process."""
+    from livekit import rtc
 
-    apm = LivekitApm()
+    apm = rtc.AudioProcessingModule(echo_cancellation=True)
+    apm.set_stream_delay_ms(10)
+    reverse, capture = rtc.AudioFrame.create(16000, 1, 160), rtc.AudioFrame.create(16000, 1, 160)
     frame = (np.random.default_rng(0).standard_normal(160) * 3000).astype(np.int16)
+    np.frombuffer(reverse.data, dtype=np.int16)[:] = frame
     began = time.thread_time()
     for _ in range(frames):
-        apm.process_reverse(frame)
-        apm.process_capture(frame)
+        apm.process_reverse_stream(reverse)
+        apm.process_stream(capture)
     return 1000 * (time.thread_time() - began) / frames
 
 
-def bench_rig(runs: int, couplings: list[float]) -> None:
+def bench_cpu(seconds: float = 60.0, repeats: int = 3) -> None:
+    """The canceller's CPU offline, called as Harken calls it: the player pushes 20 ms
+    blocks of 22.05 kHz voice with DAC stamps (the tap), the microphone delivers 512-sample
+    16 kHz blocks with capture stamps (``process``). Cheap: no rig, no Whisper. Reports
+    ``process`` (what the rig's figure counts), ``push`` (the player's tap) and the
+    bare AEC3 calls, CPU ms per 10 ms frame, medians over ``repeats``; alone, and with
+    one busy Python thread (as in Harken: the event loop, Whisper, Piper)."""
+    import threading
+
+    import soxr
+
+    from audio.echo_canceller import EchoCanceller, EchoReference
+
+    with tempfile.TemporaryDirectory() as tmp:
+        voice = SpeechLibrary(Path(tmp)).say(
+            "Once upon a time there was an old clockmaker who lived at the edge of a great "
+            "forest, and every morning he wound the clocks on his walls and listened to them."
+        )
+    n = round(seconds * 16000)
+    far16 = np.resize(voice, n).astype(np.float32)
+    far22 = np.asarray(soxr.resample(far16, 16000, 22050), dtype=np.float32)
+    mic = np.zeros(n, dtype=np.float32)
+    mic[640:] = 0.5 * far16[:-640]  # the echo, 40 ms late
+    mic += np.random.default_rng(0).standard_normal(n).astype(np.float32) * 1e-3
+    t0 = 1000.0
+
+    def once() -> tuple[float, float]:
+        reference = EchoReference()
+        canceller = EchoCanceller(reference)
+        push_cpu = 0.0
+        played = 0
+        for start in range(0, n - 512, 512):
+            # The player runs ahead of the microphone: push what plays up to 60 ms later.
+            while played / 22050 < (start + 512) / 16000 + 0.060 and played < far22.size:
+                block = far22[played : played + 441]
+                began = time.thread_time()
+                reference.push(block, 22050, t0 + played / 22050)
+                push_cpu += time.thread_time() - began
+                played += 441
+            canceller.process(mic[start : start + 512], t0 + start / 16000)
+        return canceller.stats.cpu_per_frame_ms, 1000 * push_cpu / canceller.stats.frames
+
+    for busy in (False, True):
+        stop = threading.Event()
+        spinner = threading.Thread(target=lambda e=stop: [0 for _ in iter(e.is_set, True)])
+        if busy:
+            spinner.start()
+        try:
+            runs = [once() for _ in range(repeats)]
+            bare = [bare_apm_ms() for _ in range(repeats)]
+        finally:
+            stop.set()
+            if busy:
+                spinner.join()
+        p = statistics.median(r[0] for r in runs)
+        q = statistics.median(r[1] for r in runs)
+        b = statistics.median(bare)
+        print(
+            f"CPU offline, {'with a busy Python thread' if busy else 'alone'} ({seconds:.0f} s "
+            f"of audio, median of {repeats}): process {p:.3f} ms per 10 ms frame, reference "
+            f"push {q:.3f} ms, together {p + q:.3f} ms ({(p + q) / 10 * 100:.1f} % of a core); "
+            f"bare AEC3 calls (livekit's public API) {b:.3f} ms; ratio (process) {p / b:.2f}"
+        )
+
+
+def bench_rig(runs: int, couplings: list[float], *, baselines: bool = True) -> None:
     modes: list[tuple[str, float, bool]] = []
     for db in couplings:
-        modes += [(f"{db:+.0f} dB AEC on", db, True), (f"{db:+.0f} dB AEC off", db, False)]
-    modes.append(("headset", float("-inf"), False))
+        modes.append((f"{db:+.0f} dB AEC on", db, True))
+        if baselines:
+            modes.append((f"{db:+.0f} dB AEC off", db, False))
+    if baselines:
+        modes.append(("headset", float("-inf"), False))
     results: dict[str, list[EchoRun]] = {name: [] for name, _, _ in modes}
     bare = [bare_apm_ms()]
     with tempfile.TemporaryDirectory() as tmp:
@@ -135,8 +208,20 @@ def synthetic_scene(speech: SpeechLibrary) -> tuple[np.ndarray, np.ndarray, np.n
     return far, mic, near, at
 
 
+class PerFrame:
+    """A backend with per-frame calls as the canceller's block-at-a-time ``Apm``."""
+
+    def __init__(self, backend: Any) -> None:
+        self.backend = backend
+
+    def process(self, reverse: np.ndarray, capture: np.ndarray) -> None:
+        for i in range(0, capture.size, 160):
+            self.backend.process_reverse(reverse[i : i + 160])
+            capture[i : i + 160] = self.backend.process_capture(capture[i : i + 160])
+
+
 def backends() -> list[tuple[str, Any]]:
-    from audio.echo_canceller import LivekitApm
+    from audio.livekit_apm import LivekitApm
 
     found: list[tuple[str, Any]] = [("livekit (AEC3)", LivekitApm)]
     try:
@@ -153,7 +238,7 @@ def backends() -> list[tuple[str, Any]]:
             def process_capture(self, frame: Any) -> Any:
                 return self.ec.process(frame, self.far)
 
-        found.append(("pywebrtc-audio (AEC3)", PyWebrtc))
+        found.append(("pywebrtc-audio (AEC3)", lambda: PerFrame(PyWebrtc())))
     except ImportError:
         print("pywebrtc-audio not installed: pip install pywebrtc-audio to compare it")
     try:
@@ -174,7 +259,7 @@ def backends() -> list[tuple[str, Any]]:
             def process_capture(self, frame: Any) -> Any:
                 return np.frombuffer(self.ap.process_stream(frame.tobytes()), np.int16)
 
-        found.append(("aec-audio-processing", AecAudioProcessing))
+        found.append(("aec-audio-processing", lambda: PerFrame(AecAudioProcessing())))
     except ImportError:
         print("aec-audio-processing not installed: pip install it to compare it")
     return found
@@ -218,11 +303,20 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--couplings", default="0,-20,-30", help="dB, comma-separated")
     parser.add_argument("--no-rig", action="store_true", help="only the offline comparison")
+    parser.add_argument("--cpu", action="store_true", help="only the offline CPU figure")
+    parser.add_argument(
+        "--aec-only", action="store_true", help="rig: echo cancellation on only (no baselines)"
+    )
     args = parser.parse_args()
     print(f"load average at the start: {os.getloadavg()}")
-    bench_backends()
+    if args.cpu:
+        bench_cpu()
+        return
+    if not args.aec_only:
+        bench_backends()
     if not args.no_rig:
-        bench_rig(args.runs, [float(c) for c in args.couplings.split(",")])
+        couplings = [float(c) for c in args.couplings.split(",")]
+        bench_rig(args.runs, couplings, baselines=not args.aec_only)
 
 
 if __name__ == "__main__":
