@@ -42,8 +42,11 @@ def test_talking_over_the_reply_on_speakers(
     assert run.self_interruptions() == 0, story  # never answered its own voice
     assert run.own_voice_onsets() <= 1, story  # and (almost) never paused for it
     # The user was heard over the reply, and the reply gave way to the new request.
-    # (Its first word, spoken over the ducked reply, is sometimes garbled: "Top hand tail,
-    # meet the weather in Paris." — bench_echo reports the overlap's median, 0.88–1.00.)
+    # Half the words, not 0.75: tiny.en is unsteady on this sentence whatever the echo.
+    # Replayed from the rig's own recordings, the user's voice alone (no echo at all),
+    # cut 0–0.3 s before it starts, gave 0.50–1.00 (median 0.75; "Top and Tell Meatlet
+    # Weather in Paris."), the canceller's output 0.62–1.00 (median 0.88); at 0 dB the
+    # canceller loses "Stop and" in double talk however soon the reply is ducked or paused.
     assert run.interruption_overlap() >= 0.5, story
     assert "paris" in run.interruption_transcript().lower(), story
     latency = run.request_latency_s()

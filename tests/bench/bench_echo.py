@@ -16,9 +16,12 @@ started by Harken's own voice), own-voice onsets (speech onsets while the
 reply played, before the user spoke: each one ducks the reply, and a pause
 follows only if it lasts 0.5 s), gaps > 0.6 s in what the speaker played,
 the interrupting transcript's word overlap with what the user said, end of
-the user's interruption → the new request at the server, echo reduction (dB,
-the reply's seconds before the user spoke) and the canceller's CPU per 10 ms
-frame. A second part compares WebRTC backends offline on an espeak echo.
+the user's interruption → the new request at the server (and the Whisper
+pass that gave it: when it started after the end, how long it took), echo
+reduction (dB, the reply's seconds before the user spoke) and the
+canceller's CPU per 10 ms frame. A second part compares WebRTC backends
+offline on an espeak echo; ``--cpu`` measures only the canceller's CPU,
+offline (seconds, no rig).
 
     .venv/bin/python -m tests.bench.bench_echo [--runs 3] [--couplings 0,-20,-30]
     .venv/bin/python -m tests.bench.bench_echo --cpu   # the canceller's CPU only, offline
@@ -61,13 +64,17 @@ def summarise(name: str, runs: list[EchoRun]) -> str:
     reductions = [d for d, _ in stats if d is not None]
     cpus = [c for _, c in stats if c is not None]
     gaps = [len(r.reply_gaps()) for r in runs]
+    passes = [p for r in runs if (p := r.final_pass()) is not None]
+    pass_from = median([p[0] for p in passes])
+    pass_s = median([p[1] for p in passes])
     cpu = median(cpus)
     return (
         f"{name:18s} self-int {sum(r.self_interruptions() for r in runs):2d}  "
         f"onsets {'/'.join(str(r.own_voice_onsets()) for r in runs):9s} "
         f"gaps>0.6s {'/'.join(str(g) for g in gaps):7s} "
         f"overlap {fmt(median([r.interruption_overlap() for r in runs]), '.2f')}  "
-        f"request {fmt(median(latencies), '.2f')} s  "
+        f"request {fmt(median(latencies), '.2f')} s "
+        f"(last pass from {fmt(pass_from, '+.2f')} s, {fmt(pass_s, '.2f')} s)  "
         f"echo −{fmt(median(reductions), '.1f')} dB  "
         f"AEC {fmt(cpu, '.3f')} ms/frame ({fmt(None if cpu is None else cpu / 10 * 100, '.1f')} %"
         " of a core)"

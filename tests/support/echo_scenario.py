@@ -26,6 +26,7 @@ import sys
 import threading
 import time
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -132,6 +133,23 @@ class EchoRun:
         said = self.interruption_transcript()
         after = [t for t, text in self.requests if t > self.interruption_at and text == said]
         return after[-1] - self.interruption_end_at if after and said else None
+
+    def final_pass(self) -> tuple[float, float] | None:
+        """The Whisper pass whose transcript became the new request (the last "speculative
+        pass … done in" logged before it): (when it started, seconds after the end of the
+        interruption; how long it took), from the log."""
+        after = [t for t in self.request_times if t > self.interruption_at]
+        found = None
+        for stamp, seconds in re.findall(
+            r"^(\S+ \S+) DEBUG audio\.speculative: speculative pass for utterance \d+ done in "
+            r"([\d.]+) s",
+            self.stderr,
+            flags=re.MULTILINE,
+        ):
+            done = datetime.strptime(stamp, "%Y-%m-%d %H:%M:%S,%f").timestamp()
+            if after and self.interruption_at < done <= after[0] + 0.05:
+                found = (done - float(seconds) - self.interruption_end_at, float(seconds))
+        return found
 
     def echo_stats(self) -> tuple[float | None, float | None]:
         """(echo reduction in dB over the seconds of the reply before the user spoke,
