@@ -14,16 +14,25 @@ turns those stamps into ``time.monotonic()`` seconds, so both sides share one
 timeline whatever the host API's clock is. The player writes each block into
 ``EchoReference`` at the time it will be heard (resampled from the voice's
 22.05 kHz to 16 kHz with ``soxr.ResampleStream``); for each 10 ms microphone
-frame captured at time ``t`` the canceller reads what was playing at
-``t - LEAD_S``. Per-callback stamps matter: counting samples from the first
+frame captured at time ``t`` the canceller reads what was playing from
+``t + AHEAD_S`` on. Per-callback stamps matter: counting samples from the first
 callback is off by the burst PortAudio delivers at start-up (0.7 s on the
-PulseAudio test rig). ``LEAD_S`` keeps the reference ahead of its echo even
-when a stamp is a few ms late (AEC3 cannot cancel an echo that arrives before
-its reference); the acoustic delay itself (~1 ms on a laptop, 40 ms on the
-test rig's loopback) is found by AEC3's own delay estimator.
+PulseAudio test rig). AEC3 cancels an echo only of reference it was given
+before (or with) the microphone frame holding it; a frame captured at ``t``
+holds what the speakers played from ``t - acoustic delay`` on, and on a
+laptop that delay is ~1 ms, so the reference must be read *ahead* of ``t``:
+``AHEAD_S`` keeps it ahead of its echo even when a stamp is 10 ms late or
+early; the acoustic delay itself (~1 ms on a laptop, 40 ms on the test rig's
+loopback) is found by AEC3's own delay estimator. (Read 10 ms behind ``t``
+instead, an echo 1–5 ms late lost 10 dB of cancellation for 42–47 dB ahead —
+``test_an_echo_a_millisecond_late_is_cancelled``; the rig's 40 ms hid it.)
 
 Measured on the PulseAudio rig (tests/bench/bench_echo.py): see the README's
-figures. Threads: ``EchoReference.push`` runs on the player's audio thread,
+figures. Cost: a microphone block is a handful of numpy calls on buffers made
+once, and two native calls per 10 ms frame (``livekit_apm``): 0.17–0.19 ms of
+CPU per frame in Harken on the rig, where the public livekit calls and
+per-frame copies cost 0.25–0.27 ms (``bench_echo --cpu`` measures it offline).
+Threads: ``EchoReference.push`` runs on the player's audio thread,
 ``EchoCanceller.process`` on the microphone's; the reference has a lock, the
 canceller is used by one thread at a time.
 """
@@ -44,7 +53,7 @@ from .livekit_apm import FRAME_SAMPLES, RATE_HZ, LivekitApm
 
 log = logging.getLogger(__name__)
 
-LEAD_S = 0.010  # the reference read is this much older than the microphone frame
+AHEAD_S = 0.010  # the reference read is this much newer than the microphone frame
 HISTORY_S = 4.0  # how much reference is kept
 REANCHOR_S = 0.020  # a microphone stamp this far from the running timeline restarts it
 SHIFT_S = 0.003  # player stamps this far from the timeline on average move it
@@ -231,13 +240,11 @@ class EchoCanceller:
     9 samples are held until the next call completes their 10 ms frame)."""
 
     def __init__(
-        self, reference: EchoReference, *, apm: Apm | None = None, lead_s: float = LEAD_S
+        self, reference: EchoReference, *, apm: Apm | None = None, ahead_s: float = AHEAD_S
     ) -> None:
         self.reference = reference
-        self._apm: Apm = (
-            apm if apm is not None else LivekitApm(stream_delay_ms=round(LEAD_S * 1000))
-        )
-        self._lead_s = lead_s
+        self._apm: Apm = apm if apm is not None else LivekitApm()
+        self._ahead_s = ahead_s
         # Buffers reused from call to call (grown for a larger block): row 0 the
         # microphone's samples (the held ones first), row 1 the reference; scratch; the
         # same as int16. One row each, so that each step is one numpy call for both.
@@ -264,7 +271,7 @@ class EchoCanceller:
             self._held = total
             return np.zeros(0, dtype=np.float32)
         both = self._float[:, :n]
-        self.reference.read_into(start_s - self._lead_s, both[1])
+        self.reference.read_into(start_s + self._ahead_s, both[1])
         both16 = self._int16[:, :n]
         _to_int16(both, both16, self._scratch[:, :n])
         self._apm.process(both16[1], both16[0])

@@ -41,8 +41,9 @@ class LivekitApm:
     """AEC3 for blocks of 16 kHz int16 mono (``process``; see ``echo_canceller.Apm``)."""
 
     def __init__(self, *, stream_delay_ms: int = 10, direct: bool = True) -> None:
-        """``stream_delay_ms``: how much older the reference frame is than its capture
-        frame (the canceller's ``LEAD_S``); ``direct=False``: the public calls only."""
+        """``stream_delay_ms``: WebRTC's hint of the render-to-capture delay (AEC3 finds
+        the delay itself: 0, 10 and 50 ms cancel alike); ``direct=False``: the public
+        calls only."""
         from livekit import rtc
 
         self._rtc = rtc
