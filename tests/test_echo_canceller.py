@@ -233,3 +233,45 @@ def test_the_cleaned_signal_does_not_depend_on_how_the_microphone_cuts_it(
     n = min(regular.size, irregular.size)
     assert n > 3 * RATE_HZ
     assert np.array_equal(regular[:n], irregular[:n])
+
+
+class ReadingReference(EchoReference):
+    """The real reference, noting where each of the canceller's reads starts."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.reads: list[float] = []
+
+    def read_into(self, start_s: float, out: np.ndarray) -> np.ndarray:
+        self.reads.append(start_s)
+        return super().read_into(start_s, out)
+
+
+def reads_with_stamp_errors(errors_s: dict[int, float]) -> tuple[list[float], EchoCanceller]:
+    """Where the canceller reads the reference for 20 blocks of 480 samples (30 ms) whose
+    stamps are exact but for ``errors_s`` (block index → error)."""
+    reference = ReadingReference()
+    canceller = EchoCanceller(reference, apm=LivekitApm())
+    block = np.zeros(480, dtype=np.float32)
+    for k in range(20):
+        canceller.process(block, T0 + k * 0.030 + errors_s.get(k, 0.0))
+    return reference.reads, canceller
+
+
+def test_one_stray_microphone_stamp_moves_nothing() -> None:
+    """On the rig a stamp is now and then 21–68 ms off and the next one on time again:
+    the timeline keeps to the other stamps, for that block too."""
+    exact, _ = reads_with_stamp_errors({})
+    stray, canceller = reads_with_stamp_errors({8: 0.032})
+    assert stray == pytest.approx(exact, abs=1e-9)
+    assert canceller.stats.restarts == 0 and canceller.stats.stray_stamps == 1
+
+
+def test_two_stamps_that_agree_restart_the_timeline() -> None:
+    """A real jump (a reopened stream, input dropped): from the second stamp on, the
+    timeline is where the stamps say (the first block is read at the old place)."""
+    exact, _ = reads_with_stamp_errors({})
+    jumped, canceller = reads_with_stamp_errors({k: 0.050 for k in range(8, 20)})
+    assert jumped[:9] == pytest.approx(exact[:9], abs=1e-9)
+    assert jumped[9:] == pytest.approx([t + 0.050 for t in exact[9:]], abs=1e-9)
+    assert canceller.stats.restarts == 1 and canceller.stats.stray_stamps == 1
