@@ -26,6 +26,10 @@ early; the acoustic delay itself (~1 ms on a laptop, 40 ms on the test rig's
 loopback) is found by AEC3's own delay estimator. (Read 10 ms behind ``t``
 instead, an echo 1–5 ms late lost 10 dB of cancellation for 42–47 dB ahead —
 ``test_an_echo_a_millisecond_late_is_cancelled``; the rig's 40 ms hid it.)
+Reading ahead needs the player to have written that far, which its output
+latency and the microphone's input latency (together well over 10 ms) see to:
+on the rig 4 reads in 619 during playback reached past what was written, at
+the starts and ends of the sound.
 
 Measured on the PulseAudio rig (tests/bench/bench_echo.py): see the README's
 figures. Cost: a microphone block is a handful of numpy calls on buffers made
