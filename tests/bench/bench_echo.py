@@ -98,6 +98,12 @@ def bare_apm_ms(frames: int = 3000) -> float:
     return 1000 * (time.thread_time() - began) / frames
 
 
+def _spin(stop: Any) -> None:
+    """A busy Python thread (holds the GIL whenever it can) until ``stop`` is set."""
+    while not stop.is_set():
+        pass
+
+
 def bench_cpu(seconds: float = 60.0, repeats: int = 3) -> None:
     """The canceller's CPU offline, called as Harken calls it: the player pushes 20 ms
     blocks of 22.05 kHz voice with DAC stamps (the tap), the microphone delivers 512-sample
@@ -142,7 +148,7 @@ def bench_cpu(seconds: float = 60.0, repeats: int = 3) -> None:
 
     for busy in (False, True):
         stop = threading.Event()
-        spinner = threading.Thread(target=lambda e=stop: [0 for _ in iter(e.is_set, True)])
+        spinner = threading.Thread(target=_spin, args=(stop,))
         if busy:
             spinner.start()
         try:
