@@ -135,10 +135,13 @@ class EchoRun:
         return after[-1] - self.interruption_end_at if after and said else None
 
     def final_pass(self) -> tuple[float, float] | None:
-        """The Whisper pass whose transcript became the new request (the last "speculative
-        pass … done in" logged before it): (when it started, seconds after the end of the
-        interruption; how long it took), from the log."""
-        after = [t for t in self.request_times if t > self.interruption_at]
+        """The Whisper pass whose transcript became the interruption's request (the last
+        "speculative pass … done in" logged before it): (when it started, seconds after the
+        end of the interruption; how long it took), from the log."""
+        latency = self.request_latency_s()
+        if latency is None:
+            return None
+        sent = self.interruption_end_at + latency
         found = None
         for stamp, seconds in re.findall(
             r"^(\S+ \S+) DEBUG audio\.speculative: speculative pass for utterance \d+ done in "
@@ -147,7 +150,7 @@ class EchoRun:
             flags=re.MULTILINE,
         ):
             done = datetime.strptime(stamp, "%Y-%m-%d %H:%M:%S,%f").timestamp()
-            if after and self.interruption_at < done <= after[0] + 0.05:
+            if self.interruption_at < done <= sent + 0.05:
                 found = (done - float(seconds) - self.interruption_end_at, float(seconds))
         return found
 
