@@ -136,16 +136,17 @@ class EchoRun:
 
     def final_pass(self) -> tuple[float, float] | None:
         """The Whisper pass whose transcript became the interruption's request (the last
-        "speculative pass … done in" logged before it): (when it started, seconds after the
-        end of the interruption; how long it took), from the log."""
+        quick, speculative or final pass logged done before it; partial passes are only
+        previews): (when it started, seconds after the end of the interruption; how long
+        it took), from the log."""
         latency = self.request_latency_s()
         if latency is None:
             return None
         sent = self.interruption_end_at + latency
         found = None
         for stamp, seconds in re.findall(
-            r"^(\S+ \S+) DEBUG audio\.speculative: speculative pass for utterance \d+ done in "
-            r"([\d.]+) s",
+            r"^(\S+ \S+) DEBUG audio\.speculative: (?:quick|speculative|final) pass for "
+            r"utterance \d+ done in ([\d.]+) s",
             self.stderr,
             flags=re.MULTILINE,
         ):
