@@ -60,3 +60,19 @@ def test_a_refused_request_raises() -> None:
     apm._frames = []  # requests made anew, for the missing module
     with pytest.raises(RuntimeError, match="refused"):
         apm.process(np.zeros(FRAME_SAMPLES, np.int16), np.zeros(FRAME_SAMPLES, np.int16))
+
+
+def test_without_livekit_internals_the_public_api_cleans(
+    speech: SpeechLibrary, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A livekit release that moved its private names: the public calls, same output."""
+    from audio import livekit_apm
+
+    def moved(*args: object) -> None:
+        raise ImportError("cannot import name 'FfiClient'")
+
+    monkeypatch.setattr(livekit_apm, "_DirectFfi", moved)
+    blocks = echo_blocks(speech)
+    fallback = LivekitApm()
+    assert not fallback.direct
+    assert np.array_equal(run(fallback, blocks), run(LivekitApm(direct=False), blocks))
