@@ -36,7 +36,7 @@ _ABBREVIATIONS = frozenset(
 #   once it has FIRST_CLAUSE_MIN_WORDS words; with neither, after FIRST_MAX_WORDS words.
 # - The rest of that sentence is whole unless it runs past NEXT_PIECE_FACTOR times the
 #   words of the piece before it (at least NEXT_MIN_MAX_WORDS); then it is cut at its last
-#   clause mark or phrase opener, or at the bound. A piece of 3x the words streams in and
+#   clause mark or phrase opener, or at the bound. A piece of twice the words streams in and
 #   is synthesised well within the ~0.3 s a word that the piece before takes to play, so
 #   the pieces follow each other without a wait.
 # Later sentences are whole: the reply is already playing while they stream.
