@@ -7,15 +7,14 @@ import random
 import pytest
 
 from audio.sentence_chunker import (
-    CODE_NOTE,
     FIRST_CLAUSE_MIN_WORDS,
     FIRST_MAX_WORDS,
     MAX_UNIT_CHARS,
     NEXT_MIN_MAX_WORDS,
     Sentence,
     SentenceChunker,
-    speakable,
 )
+from audio.speakable import CODE_NOTE, speakable
 
 
 def stream(text: str, sizes: list[int] | None = None, seed: int = 0) -> list[Sentence]:

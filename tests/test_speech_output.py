@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from audio.playback import SpeechPlayer
-from audio.sentence_chunker import CODE_NOTE
+from audio.speakable import CODE_NOTE
 from audio.speech_output import SENTENCE_GAP_S, SpeechOutput, trim_trailing_silence
 from audio.tts import EspeakTts, PiperTts
 from tests.support.fake_sounddevice import FakeSoundDevice
