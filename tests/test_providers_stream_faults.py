@@ -4,7 +4,6 @@ data, a stream that stalls after its headers, and keys too short to be secrets."
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
 
 import httpx
 import pytest
@@ -22,7 +21,6 @@ from providers import (
     TextDelta,
     UserMessage,
     create_provider,
-    new_http_client,
 )
 from tests.support.controller_harness import make_controller
 from tests.support.sse_server import (
@@ -36,18 +34,6 @@ from tests.support.sse_server import (
 
 REQUEST = ChatRequest(model="test-model", messages=[UserMessage("hello")])
 FAST = RetryPolicy(base_delay_s=0.01, max_delay_s=0.05, jitter=0.0)
-
-
-@pytest.fixture
-def server() -> Iterator[ScriptedServer]:
-    with ScriptedServer() as scripted:
-        yield scripted
-
-
-@pytest.fixture
-async def client() -> AsyncIterator[httpx.AsyncClient]:
-    async with new_http_client() as shared:
-        yield shared
 
 
 async def collect(

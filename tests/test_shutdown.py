@@ -96,16 +96,6 @@ async def test_headless_a_part_that_hangs_on_close_is_abandoned_at_the_deadline(
     assert len(closed_clients) == 1  # what comes after the hung part still closed
 
 
-@pytest.fixture
-def desktop_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.delenv("DISPLAY", raising=False)
-    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
-    monkeypatch.delenv("HARKEN_DEBUG_DUMP", raising=False)
-    sockets = tmp_path / "sockets"
-    sockets.mkdir()
-    monkeypatch.setenv("TMPDIR", str(sockets))
-
-
 def test_window_quit_finishes_when_closing_the_http_client_raises(
     qtbot: QtBot,
     qt_async: QtAsync,

@@ -248,10 +248,10 @@ class LiveTranscription:
         """A quick read of the words up to the pending pause: if they end like a finished
         sentence, the reply is requested now and held (``app.agent.early_request``).
 
-        Not for a continuation (its turn would replace another one) nor when the latest
-        preview hung mid-phrase; the end of turn itself still waits for the full pass."""
+        Not when the latest preview hung mid-phrase (continuations get no quick pass at
+        all, ``_may_request_early``); the end of turn itself still waits for the full pass."""
         seg = self.segmenter
-        if not seg.pause_pending or seg.pause_end_s != end_s or self._continues is not None:
+        if not seg.pause_pending or seg.pause_end_s != end_s:
             return
         if utterance_id != self.speculative.current_utterance:
             return

@@ -34,7 +34,7 @@ import numpy as np
 
 from tests.support.pulse import EchoRig
 from tests.support.speech import SAMPLE_RATE_HZ, SpeechLibrary, active_span
-from tests.support.sse_server import ScriptedServer, openai_stream, sse_reply
+from tests.support.sse_server import ScriptedServer, last_user_text, openai_stream, sse_reply
 
 log = logging.getLogger(__name__)
 ROOT = Path(__file__).resolve().parent.parent.parent
@@ -70,7 +70,7 @@ class EchoRun:
     speaker_t0: float
     interruption_at: float  # time.time() when the interruption's first word was played
     interruption_end_at: float  # ... and its last
-    # time.time() of each request and its last user message
+    # time.time() of each request and its last user message (lower-cased)
     requests: list[tuple[float, str]] = field(default_factory=list)
 
     def of(self, kind: str) -> list[dict[str, Any]]:
@@ -130,7 +130,7 @@ class EchoRun:
     def request_latency_s(self) -> float | None:
         """End of the user's interruption → its turn's request reached the server (the one
         carrying its transcript: an early request at a pause, or the turn's own)."""
-        said = self.interruption_transcript()
+        said = self.interruption_transcript().lower()  # as last_user_text reads requests
         after = [t for t, text in self.requests if t > self.interruption_at and text == said]
         return after[-1] - self.interruption_end_at if after and said else None
 
@@ -361,10 +361,5 @@ def run_scenario(
         speaker_t0=speaker_t0,
         interruption_at=interruption_at,
         interruption_end_at=interruption_end_at,
-        requests=[(r.received_at + offset, _last_user(r.json())) for r in server.requests],
+        requests=[(r.received_at + offset, last_user_text(r)) for r in server.requests],
     )
-
-
-def _last_user(body: dict[str, Any]) -> str:
-    users = [m.get("content", "") for m in body.get("messages", []) if m.get("role") == "user"]
-    return str(users[-1]) if users else ""

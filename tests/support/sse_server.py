@@ -79,6 +79,7 @@ __all__ = [
     "Step",
     "anthropic_stream",
     "hanging_connect_url",
+    "last_user_text",
     "json_reply",
     "openai_stream",
     "provider_stream",
@@ -102,7 +103,7 @@ class RecordedRequest:
         return json.loads(self.body)
 
 
-def _last_user_text(request: RecordedRequest) -> str:
+def last_user_text(request: RecordedRequest) -> str:
     """The last user message of a chat request, lower-cased ("" for anything else)."""
     try:
         messages = request.json().get("messages", [])
@@ -175,7 +176,7 @@ class ScriptedServer:
 
     def requests_for(self, words: str) -> list[RecordedRequest]:
         """The requests whose last user message contains ``words`` (case-insensitive)."""
-        return [r for r in self.requests if words.lower() in _last_user_text(r)]
+        return [r for r in self.requests if words.lower() in last_user_text(r)]
 
     @property
     def requests(self) -> list[RecordedRequest]:
@@ -246,7 +247,7 @@ class ScriptedServer:
         with self._cond:
             self._requests.append(request)
             self._cond.notify_all()
-            said = _last_user_text(request)
+            said = last_user_text(request)
             reply = next((r for words, r in self._answers if words in said), None)
             if reply is None and self._replies:
                 reply = self._replies.pop(0)
