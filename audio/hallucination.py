@@ -110,10 +110,14 @@ class SegmentScore:
 
 @dataclass(frozen=True)
 class CleanText:
-    """The text to keep and, when the guards removed anything, a sentence saying why."""
+    """The text to keep and, when the guards removed anything, a sentence saying why.
+
+    ``confidence``: the mean log-probability Whisper gave the kept segments' tokens
+    (``avg_logprob``, higher is surer), None when no segment was kept."""
 
     text: str
     dropped: str | None
+    confidence: float | None = None
 
 
 def loudest_frame_dbfs(
@@ -207,10 +211,12 @@ def clean_transcript(
     """
     reasons: list[str] = []
     kept: list[str] = []
+    logprobs: list[float] = []
     for segment in segments:
         reason = segment_drop_reason(segment)
         if reason is None:
             kept.append(segment.text)
+            logprobs.append(segment.avg_logprob)
         else:
             reasons.append(f'dropped "{segment.text.strip()}": {reason}')
     raw = _tidy(" ".join(kept))
@@ -230,7 +236,8 @@ def clean_transcript(
             "and the audio has no clear speech"
         )
         return CleanText("", "; ".join(reasons))
-    return CleanText(text, "; ".join(reasons) or None)
+    confidence = sum(logprobs) / len(logprobs) if logprobs else None
+    return CleanText(text, "; ".join(reasons) or None, confidence)
 
 
 def _tidy(text: str) -> str:

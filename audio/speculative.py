@@ -17,8 +17,10 @@ segmenter's live events instead:
 - with ``on_quick`` set, a pause first gets a *quick* pass over the same
   audio with a short encoder window (``audio.short_context``; ~0.15 s instead
   of ~0.45 s for a short command): its words may start an early request
-  (``app.agent.early_request``), never the final transcript, which is still
-  the full pass's.
+  (``app.agent.early_request``). The full pass that follows is the
+  transcript, unless the quick pass read other words with more confidence
+  (``audio.surer_reading``): then the quick reading is the pause's result, and
+  the early request is already asking for it.
 
 The worker never falls behind real time: a partial pass is only queued when
 the worker is idle, and it is skipped if the worker cannot start it within
@@ -47,6 +49,7 @@ from .prepared_transcript import Pass, PreparedTranscript
 from .segmenter import SpeechEnded, SpeechPaused, SpeechProgress
 from .server_stt import ServerFinal
 from .short_context import MIN_FRAMES
+from .surer_reading import surer_reading
 from .transcriber import Transcriber, as_mono_float32
 
 log = logging.getLogger(__name__)
@@ -105,6 +108,7 @@ class SpeculationStats:
     speculative_rechecked: int = 0  # reused, found no words, so a full pass checked it
     speculative_discarded: int = 0
     quick_passes: int = 0
+    quick_chosen: int = 0  # pauses whose quick reading was surer than the full pass's
     final_passes: int = 0
 
 
@@ -191,10 +195,11 @@ class SpeculativeTranscriber:
         if is_near_silent(audio):
             return
         padded = _padded(audio)
+        quick = None
         if self.on_quick is not None and len(audio) <= QUICK_MAX_S * SAMPLE_RATE_HZ:
             quick = self._quick = self._submit("quick", padded, event.end_s)
             quick.future.add_done_callback(lambda _f: self._quick_done(quick))
-        job = self._submit("speculative", padded, event.end_s)
+        job = self._submit("speculative", padded, event.end_s, rival=quick)
         self._spec = job
         job.future.add_done_callback(lambda _f: self._speculative_done(job))
 
@@ -271,7 +276,10 @@ class SpeculativeTranscriber:
         *,
         not_after: float | None = None,
         utterance: int | None = None,
+        rival: _Pass | None = None,
     ) -> _Pass:
+        """Queue a pass; with ``rival`` (the quick pass over the same audio, queued first),
+        its result is the surer of the two readings."""
         if utterance is None:
             utterance = self._utterance if self._utterance is not None else 0
         token = CancelToken()
@@ -288,14 +296,10 @@ class SpeculativeTranscriber:
             short_context=frames,
             on_start=lambda: holder[0].mark_started() if holder else None,
         )
-        job = _Pass(
-            kind,
-            utterance,
-            end_s,
-            len(audio) / SAMPLE_RATE_HZ,
-            token,
-            asyncio.wrap_future(inner),
-        )
+        future = asyncio.wrap_future(inner)
+        if rival is not None:
+            future = self._surer_of(future, rival)
+        job = _Pass(kind, utterance, end_s, len(audio) / SAMPLE_RATE_HZ, token, future)
         holder.append(job)
         self._in_flight.add(job)
         self._idle.clear()
@@ -322,6 +326,42 @@ class SpeculativeTranscriber:
             job.utterance_id,
             time.monotonic() - job.submitted_at,
         )
+
+    def _surer_of(self, full: asyncio.Future[CleanText], rival: _Pass) -> asyncio.Future[CleanText]:
+        """``full``'s result, or the rival's reading when it is surer (``surer_reading``).
+
+        The single worker runs the rival first, so it is settled when ``full`` is. A rival
+        dropped since (the early request was) still read the same audio: its words count."""
+        chosen: asyncio.Future[CleanText] = asyncio.get_running_loop().create_future()
+
+        def settle(done: asyncio.Future[CleanText]) -> None:
+            if chosen.done():
+                return
+            if done.cancelled():
+                chosen.cancel()
+                return
+            error = done.exception()
+            if error is not None:
+                chosen.set_exception(error)
+                return
+            reading = done.result()
+            quick = rival.future
+            if quick.done() and not quick.cancelled() and quick.exception() is None:
+                surer = surer_reading(reading, quick.result())
+                if surer is not reading:
+                    self.stats.quick_chosen += 1
+                    log.debug(
+                        "pause read as %r (%.2f), not %r (%.2f): the quick pass was surer",
+                        surer.text,
+                        surer.confidence,
+                        reading.text,
+                        reading.confidence,
+                    )
+                reading = surer
+            chosen.set_result(reading)
+
+        full.add_done_callback(settle)
+        return chosen
 
     def _text(self, job: _Pass) -> str | None:
         future = job.future

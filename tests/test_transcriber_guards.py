@@ -139,6 +139,19 @@ def test_no_speech_segments_are_dropped() -> None:
     result = clean_transcript(segments, has_clear_speech=never)
     assert result.text == "Turn off the lights."
     assert result.dropped is not None and "Ugh." in result.dropped and "Hmm." in result.dropped
+    assert result.confidence == pytest.approx(-0.3)  # of the kept segment only
+
+
+def test_confidence_is_the_mean_of_the_kept_segments() -> None:
+    segments = [
+        SegmentScore(" Turn off", avg_logprob=-0.2),
+        SegmentScore(" the lights.", avg_logprob=-0.6),
+    ]
+    assert clean_transcript(segments, has_clear_speech=never).confidence == pytest.approx(-0.4)
+    assert (
+        clean_transcript([SegmentScore(" [BLANK_AUDIO]")], has_clear_speech=never).confidence
+        is None
+    )
 
 
 def test_only_tags_means_no_words() -> None:

@@ -18,6 +18,11 @@ streaming server, as a user would meet it:
 3. **Push-to-talk**: key-up → request sent, for a 3-s utterance.
 4. **First sound**: first token → first audio of the reply, for a reply that
    starts with a short sentence, a list, or a 40-word sentence.
+5. **Readings** (offline, what speed could cost in words): a pause's quick and
+   full Whisper passes over short commands, alone and spoken over a story at
+   -15 dB; word overlap with what was said for the full pass alone (early
+   requests off), the quick pass alone, and the surer of the two
+   (``audio.surer_reading``, what the app keeps with early requests on).
 
 "Before" is measured in the same run: for 1 and 2 by running the same
 headless command from another checkout (``--before-tree``, e.g. a worktree of
@@ -25,7 +30,7 @@ the commit before this work) and with ``--turn-model``; for 3 with
 incremental transcription off; for 4 with the first-clause split off.
 
     .venv/bin/python -m tests.bench.bench_turn_taking [--runs 5] [--before-tree DIR]
-        [--only pause,clear,ptt,sound]
+        [--only pause,clear,ptt,sound,readings]
 """
 
 from __future__ import annotations
@@ -45,7 +50,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from tests.support.pause_set import Clip, complete_clips, jfk, overlap, paused_clips
+from tests.support.pause_set import (
+    COMPLETE,
+    Clip,
+    complete_clips,
+    jfk,
+    overlap,
+    paused_clips,
+)
 from tests.support.speech import SpeechLibrary, compose, cough, white_noise, write_wav
 from tests.support.sse_server import ScriptedServer, Stall, openai_stream, sse_reply
 
@@ -142,8 +154,11 @@ INTERRUPTIONS = [
 ]
 
 
-def clear_run(tree: Path, wav: Path, end_s: float, flags: list[str]) -> tuple[float, int]:
-    """(end of the interruption -> the request its turn used, early requests not used)."""
+def clear_run(
+    tree: Path, wav: Path, end_s: float, said: str, flags: list[str]
+) -> tuple[float, int, float]:
+    """(end of the interruption -> the request its turn used, early requests not used, word
+    overlap of its transcript with what was said)."""
     story = openai_stream([f"Once upon a time {i}. " for i in range(3)], delay_s=0.05, done=False)
     with ScriptedServer() as server:
         # Answered by what was said: an early request that was not used (app.agent.early_request)
@@ -155,13 +170,14 @@ def clear_run(tree: Path, wav: Path, end_s: float, flags: list[str]) -> tuple[fl
         requests = server.requests
     transcripts = [e["text"] for e in events if e["type"] == "transcript"]
     if len(transcripts) < 2:
-        return math.nan, 0
+        return math.nan, 0, 0.0
+    heard = overlap(said, transcripts[-1])
     used = [r for r in requests if r.json()["messages"][-1]["content"] == transcripts[-1]]
     if not used:
-        return math.nan, 0
+        return math.nan, 0, heard
     ready = next(e for e in events if e["type"] == "ready")["ts"]
     sent = used[-1].received_at + wall_minus_perf
-    return sent - (ready + end_s), len(requests) - 2
+    return sent - (ready + end_s), len(requests) - 2, heard
 
 
 def noise_run(tree: Path, wav: Path, flags: list[str]) -> int:
@@ -177,6 +193,7 @@ def clear_end(args: argparse.Namespace, trees: dict[str, tuple[Path, list[str]]]
     results: dict[str, list[float]] = {name: [] for name in trees}
     cancels: dict[str, int] = dict.fromkeys(trees, 0)
     unused: dict[str, int] = dict.fromkeys(trees, 0)
+    heard: dict[str, list[float]] = {name: [] for name in trees}
     with tempfile.TemporaryDirectory() as tmp_dir:
         tmp = Path(tmp_dir)
         lib = SpeechLibrary(tmp)
@@ -186,13 +203,14 @@ def clear_end(args: argparse.Namespace, trees: dict[str, tuple[Path, list[str]]]
         print(f"2. clear end: end of the interrupting speech -> new request sent, {load()}")
         names = list(trees)
         for run in range(args.runs):
-            said = lib.say(INTERRUPTIONS[run % len(INTERRUPTIONS)])
-            song = compose(0.5, first, 3.0, said, 1.5)  # past the continuation window
+            text = INTERRUPTIONS[run % len(INTERRUPTIONS)]
+            song = compose(0.5, first, 3.0, lib.say(text), 1.5)  # past the continuation window
             wav = write_wav(tmp / f"barge{run}.wav", song.audio)
             for name in names if run % 2 == 0 else names[::-1]:
                 tree, flags = trees[name]
-                latency, dropped = clear_run(tree, wav, song.segments[1][1], flags)
+                latency, dropped, words = clear_run(tree, wav, song.segments[1][1], text, flags)
                 results[name].append(latency)
+                heard[name].append(words)
                 unused[name] += dropped
                 cancels[name] += noise_run(tree, noisy, flags)
     base = statistics.median(results[names[0]])
@@ -202,8 +220,9 @@ def clear_end(args: argparse.Namespace, trees: dict[str, tuple[Path, list[str]]]
         spread = ", ".join(f"{v:.3f}" for v in values)
         print(
             f"   {name:24s} {median:.3f} s (runs {spread}); ratio to {names[0]} "
-            f"{median / base:.2f}; replies cancelled by noise/cough {cancels[name]}; early "
-            f"requests not used {unused[name]} of {2 * args.runs} turns"
+            f"{median / base:.2f}; word overlap {statistics.mean(heard[name]):.2f} (mean); "
+            f"replies cancelled by noise/cough {cancels[name]}; early requests not used "
+            f"{unused[name]} of {2 * args.runs} turns"
         )
     print(f"   ({load()} at the end; goal <= 0.30 s)")
 
@@ -380,6 +399,71 @@ def first_sound(args: argparse.Namespace) -> None:
     print(f"   ({load()} at the end; goal <= 0.25 s)")
 
 
+# -- 5. the two readings of a pause -------------------------------------------------------------
+
+COMMANDS = [
+    *INTERRUPTIONS,
+    QUESTION,
+    *COMPLETE,
+    "Please play some relaxing music.",
+    "What's on my calendar tomorrow?",
+    "Turn off the lights in the kitchen.",
+    "How do I make pancakes?",
+    "Send a message to Anna saying I am late.",
+    "Stop and tell me the weather in Paris.",
+    "Can you read me the news headlines?",
+    "Add milk and eggs to my shopping list.",
+    "Call my sister on her mobile.",
+]
+STORY = (
+    "Once upon a time, in a small village by the sea, there lived an old fisherman who told "
+    "stories to anyone who would listen. Every evening the children gathered around him."
+)
+
+
+def readings(args: argparse.Namespace) -> None:
+    import numpy as np
+
+    from audio.hallucination import CleanText
+    from audio.speculative import QUICK_MIN_FRAMES, TAIL_PAD_S
+    from audio.surer_reading import surer_reading
+    from audio.transcriber import WhisperTranscriber
+    from providers.cancel import CancelToken
+
+    whisper = WhisperTranscriber()
+    whisper.start_loading()
+    print(f"5. the two readings of a pause, {len(COMMANDS)} commands, {load()}")
+    with tempfile.TemporaryDirectory() as tmp_dir:
+        lib = SpeechLibrary(Path(tmp_dir))
+        story = lib.say(STORY).astype(np.float32)
+        for label, level_db in (("clean", None), ("over a story at -15 dB", -15.0)):
+            scores: dict[str, list[float]] = {"full": [], "quick": [], "surer": []}
+            same = kept_quick = 0
+            for text in COMMANDS:
+                said = np.trim_zeros(lib.say(text).astype(np.float32))
+                if level_db is not None:
+                    under = story[: said.size]
+                    gain = np.sqrt(np.mean(said**2) / np.mean(under**2)) * 10 ** (level_db / 20)
+                    said = said + gain * under
+                audio = compose(0.3, said, TAIL_PAD_S).audio.astype(np.float32)
+
+                def read(frames: int | None, audio: Any = audio) -> CleanText:
+                    return whisper.submit(audio, CancelToken(), short_context=frames).result()
+
+                full, quick = read(None), read(QUICK_MIN_FRAMES)
+                surer = surer_reading(full, quick)
+                same += full.text == quick.text
+                kept_quick += surer is quick
+                for name, reading in (("full", full), ("quick", quick), ("surer", surer)):
+                    scores[name].append(overlap(text, reading.text))
+            means = ", ".join(f"{k} {statistics.mean(v):.3f}" for k, v in scores.items())
+            print(
+                f"   {label:24s} mean word overlap: {means}; the same text {same} of "
+                f"{len(COMMANDS)}, the quick reading kept {kept_quick}"
+            )
+    whisper.close()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=5)
@@ -397,6 +481,7 @@ def main() -> None:
         "clear": lambda: clear_end(args, trees),
         "ptt": lambda: push_to_talk(args),
         "sound": lambda: first_sound(args),
+        "readings": lambda: readings(args),
     }
     for name in args.only.split(","):
         sections[name.strip()]()
