@@ -93,6 +93,7 @@ class SpeechPlayer:
         self._gain = 1.0  # applied at the end of the last block
         self._ducked = False
         self._duck_left = 0  # ducked samples still to play before pausing
+        self._played = 0  # samples of queued audio played since the last stop()
         self._tap = tap
         self._closed = False
         self._handle: _StreamHandle | None = None
@@ -115,6 +116,12 @@ class SpeechPlayer:
     @property
     def paused(self) -> bool:
         return self._paused
+
+    @property
+    def played_s(self) -> float:
+        """Seconds of queued audio played since the last ``stop()`` (while paused, or with
+        nothing queued, the device plays silence, which does not count)."""
+        return self._played / self.sample_rate_hz
 
     @property
     def stream_open(self) -> bool:
@@ -207,6 +214,7 @@ class SpeechPlayer:
             self._current = None
             self._paused = False
             self._ducked = False
+            self._played = 0
             events = self._became_idle()
         self._notify(events)
 
@@ -283,6 +291,7 @@ class SpeechPlayer:
                     chunk.position += count
                     if chunk.position >= chunk.audio.size:
                         self._current = None
+                self._played += filled
                 if was_busy and self._is_idle():
                     events += self._became_idle()
             target = DUCK_GAIN if self._ducked else 1.0

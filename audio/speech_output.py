@@ -131,6 +131,14 @@ class SpeechOutput:
         with self._lock:
             return reply.source[: reply.heard_end]
 
+    @property
+    def played_s(self) -> float:
+        """Seconds of the current reply's audio that have played (pauses excluded): how
+        much of it the user has really heard so far; 0.0 when speech is off."""
+        if not self.enabled or self._reply is None:
+            return 0.0
+        return self._player.played_s
+
     def recent_spoken_text(self, window_s: float = 15.0) -> str:
         """Sentences (as spoken, Markdown removed) that started playing in the last
         ``window_s`` seconds, across replies: for recognising self-echo."""

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 
 from app.agent import events as ev
-from app.agent.barge_in import _adds_words
+from app.agent.barge_in import CONTINUATION_HEARD_S, _adds_words
 from app.agent.conversation import Conversation
 from app.agent.input_pump import InputPump
 from app.agent.live_transcription import LiveOptions, LiveTranscription
@@ -177,11 +178,12 @@ def test_a_retracted_turn_leaves_the_saved_history(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-async def test_a_reply_already_heard_is_interrupted_not_merged(
+async def spoken_fragment(
     server: ScriptedServer, whisper: WhisperTranscriber, speech: SpeechLibrary
-) -> None:
-    """Speech on (Piper into a fake device at real-time pace): once the first piece of the
-    reply has played, going on is a barge-in — the reply stays in history, cut, as heard."""
+) -> tuple[Any, Any, Any, Any, ev.Transcript, int, np.ndarray]:
+    """A controller with speech on (Piper into a fake device at real-time pace) whose reply to
+    "Set a timer for" has started playing: (controller, log, client, voice, the fragment's
+    transcript, its utterance id, the whole sentence's audio)."""
     from audio.playback import SpeechPlayer
     from audio.speech_output import SpeechOutput
     from audio.tts import PiperTts
@@ -204,9 +206,22 @@ async def test_a_reply_already_heard_is_interrupted_not_merged(
     controller.utterance(compose(0.3, first, 0.3).audio, utterance_id=uid)
     fragment = await log.wait_for(ev.Transcript, timeout_s=60)
     await log.wait_for(ev.TtsStarted, timeout_s=60)
-    assert len(voice.heard_text) >= 15  # "Sure 0, Sure 1," was played
-    controller.speech_started()
     joined = compose(0.3, first, 0.4, rest, 0.3).audio
+    return controller, log, client, voice, fragment, uid, joined
+
+
+async def test_a_reply_already_heard_is_interrupted_not_merged(
+    server: ScriptedServer, whisper: WhisperTranscriber, speech: SpeechLibrary
+) -> None:
+    """Once the reply has played for CONTINUATION_HEARD_S, going on is a barge-in: the reply
+    stays in history, cut, as heard."""
+    controller, log, client, voice, fragment, uid, joined = await spoken_fragment(
+        server, whisper, speech
+    )
+    async with asyncio.timeout(30):  # played_s counts device blocks: no event to wait on
+        while voice.played_s < CONTINUATION_HEARD_S:  # noqa: ASYNC110
+            await asyncio.sleep(0.02)
+    controller.speech_started()
     controller.utterance(joined, utterance_id=uid, continues=uid)
     merged = await log.wait_for(ev.Transcript, lambda e: e is not fragment, timeout_s=60)
     await log.wait_for(ev.TurnFinished, lambda e: e.turn_id == merged.turn_id, timeout_s=60)
@@ -215,6 +230,30 @@ async def test_a_reply_already_heard_is_interrupted_not_merged(
     ]
     kinds = [type(m) for m in controller.conversation.messages]
     assert kinds == [UserMessage, AssistantMessage, UserMessage, AssistantMessage]
+    await controller.close()
+    voice.close()
+    await client.aclose()  # type: ignore[attr-defined]
+
+
+async def test_going_on_over_the_first_words_of_the_reply_is_still_one_turn(
+    server: ScriptedServer, whisper: WhisperTranscriber, speech: SpeechLibrary
+) -> None:
+    """The reply's first piece has started playing when the user goes on (a thinking pause
+    the words made look finished): still the same turn, one message, the reply retracted."""
+    controller, log, client, voice, fragment, uid, joined = await spoken_fragment(
+        server, whisper, speech
+    )
+    controller.speech_started()  # ducks at once, pauses 0.5 s later: under a second played
+    controller.utterance(joined, utterance_id=uid, continues=uid)
+    merged = await log.wait_for(ev.Transcript, lambda e: e is not fragment, timeout_s=60)
+    await log.wait_for(ev.TurnFinished, lambda e: e.turn_id == merged.turn_id, timeout_s=60)
+    assert voice.heard_text  # the first piece did play: "heard" by text, not for long
+    assert [(e.turn_id, e.by) for e in log.of(ev.TurnInterrupted)] == [
+        (fragment.turn_id, "continuation")
+    ]
+    assert merged.utterance_id == uid
+    users = [m for m in controller.conversation.messages if isinstance(m, UserMessage)]
+    assert len(users) == 1 and "minutes" in users[0].text.lower()
     await controller.close()
     voice.close()
     await client.aclose()  # type: ignore[attr-defined]

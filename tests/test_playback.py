@@ -113,6 +113,27 @@ async def test_pause_keeps_the_position_and_resume_continues(
     np.testing.assert_array_equal(sound(stream), audio)  # nothing lost, nothing repeated
 
 
+async def test_played_seconds_count_audio_only_not_pauses_and_restart_at_stop(
+    player: SpeechPlayer, fake_sd: FakeSoundDevice
+) -> None:
+    player.enqueue(ramp(0.3), "first")
+    stream = fake_sd.last_stream
+    assert await asyncio.to_thread(stream.wait_for_blocks, 3)
+    player.pause()
+    assert await asyncio.to_thread(stream.wait_for_blocks, stream.block_count + 2)
+    paused_at = player.played_s  # (a block in flight at pause() has been counted by now)
+    assert 0.0 < paused_at < 0.3
+    assert await asyncio.to_thread(stream.wait_for_blocks, stream.block_count + 5)
+    assert player.played_s == paused_at  # the silence of a pause is not heard
+    player.resume()
+    await asyncio.wait_for(player.wait_idle(), timeout=5)
+    assert player.played_s == pytest.approx(0.3, abs=1 / RATE)
+    assert await asyncio.to_thread(stream.wait_for_blocks, stream.block_count + 3)
+    assert player.played_s == pytest.approx(0.3, abs=1 / RATE)  # idle blocks: silence
+    player.stop()
+    assert player.played_s == 0.0
+
+
 async def test_wait_idle_waits_through_a_pause(
     player: SpeechPlayer, fake_sd: FakeSoundDevice
 ) -> None:

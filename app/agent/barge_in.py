@@ -17,7 +17,8 @@ Before rule 2, a **continuation**: an utterance that started right after the
 end of the previous one (``VoiceInput.continues``, ``app.agent.live_transcription``)
 and whose audio holds both parts. If the turn born of the first part is the
 latest one and its reply was not yet meaningfully heard
-(``CONTINUATION_HEARD_CHARS``; with speech off, nothing is heard), it is the
+(``CONTINUATION_HEARD_S`` of its audio played; with speech off, nothing is
+heard), it is the
 same turn: the whole transcript is echoed under the first part's utterance id
 (one 🎙 message that grows), that turn is retracted — cancelled, and its user
 message and reply taken out of the history (``turn_interrupted`` with ``by:
@@ -53,7 +54,11 @@ log = logging.getLogger(__name__)
 
 ECHO = "echo of the assistant's own voice"
 NO_NEW_WORDS = "no new words"
-# A reply heard up to this many characters (~1 s of speech) may still be merged away.
+# A running reply whose audio played for less than this (two or three words) may still be
+# merged away: the user who resumes within the continuation window was finishing their own
+# sentence over its first words, not answering them.
+CONTINUATION_HEARD_S = 1.0
+# A finished turn's reply: shown (and spoken) up to this many characters (~1 s of speech).
 CONTINUATION_HEARD_CHARS = 15
 _WORD = re.compile(r"[\w']+")
 
@@ -192,13 +197,12 @@ class BargeIn:
             return None
         if turn.utterance_id != item.continues:
             return None
-        heard = 0
-        if self._speech.enabled:
-            if turn is self._scheduler.running:
-                heard = min(len(self._speech.heard_text), len(turn.shown))
-            else:
-                heard = len(turn.shown)  # it finished, and so did its speech
-        return turn if heard < CONTINUATION_HEARD_CHARS else None
+        if not self._speech.enabled:
+            return turn
+        if turn is self._scheduler.running:
+            return turn if self._speech.played_s < CONTINUATION_HEARD_S else None
+        # It finished, and so did its speech.
+        return turn if len(turn.shown) < CONTINUATION_HEARD_CHARS else None
 
     @staticmethod
     def _stamp(turn: Turn, item: VoiceInput) -> None:

@@ -72,12 +72,14 @@ def load() -> str:
 
 
 def headless(
-    tree: Path, path: Path, server: ScriptedServer, flags: list[str]
+    tree: Path, path: Path, server: ScriptedServer, flags: list[str], *, speech: bool = False
 ) -> list[dict[str, Any]]:
+    """``speech``: replies are spoken (to the default output: a PulseAudio sink here)."""
     env = dict(os.environ, PYTHONPATH=str(tree))
+    speech_flags = [] if speech else ["--no-tts"]
     proc = subprocess.run(
         [sys.executable, "-m", "app.cli", "--headless", "--input", str(path), "--realtime",
-         "--no-tts", "--base-url", server.base_url("openai"), "--model", "m", *flags],
+         *speech_flags, "--base-url", server.base_url("openai"), "--model", "m", *flags],
         cwd=tree, env=env, capture_output=True, text=True, timeout=180, check=True,
     )  # fmt: skip
     return [json.loads(line) for line in proc.stdout.splitlines()]
@@ -86,10 +88,12 @@ def headless(
 # -- 1. the pause set --------------------------------------------------------------------
 
 
-def pause_run(tree: Path, clip: Clip, wav: Path, flags: list[str]) -> dict[str, float]:
+def pause_run(
+    tree: Path, clip: Clip, wav: Path, flags: list[str], *, speech: bool = False
+) -> dict[str, float]:
     with ScriptedServer() as server:
         server.answer("", sse_reply(openai_stream(REPLY, delay_s=0.1)))
-        events = headless(tree, wav, server, flags)
+        events = headless(tree, wav, server, flags, speech=speech)
         requests = server.requests
     ready = next(e for e in events if e["type"] == "ready")["ts"]
     true_end = ready + clip.end_s
@@ -100,7 +104,9 @@ def pause_run(tree: Path, clip: Clip, wav: Path, flags: list[str]) -> dict[str, 
     early = [
         e for e in events if e["type"] == "first_token" and e["ts"] < true_end - 0.05
     ]  # a reply was streaming while the user still spoke
+    spoken = [e for e in events if e["type"] == "tts_started" and e["ts"] < true_end - 0.05]
     return {
+        "reply audio before the user finished": len(spoken),
         "requests": len(requests),
         "user messages": len(users),
         "overlap": max((overlap(clip.text, u) for u in users), default=0.0),
@@ -141,6 +147,7 @@ def pause_set(args: argparse.Namespace, trees: dict[str, tuple[Path, list[str]]]
                 f"before the user finished {early}; median overlap "
                 f"{statistics.median(r['overlap'] for r in rows):.2f}"
             )
+        spoken_before_the_end(clips, wavs, tmp)
         clear = sum(1 for r in reference if r >= 0.75)
         print(
             f"   the recognizer alone (each sentence said without its pause, one Whisper pass): "
@@ -149,22 +156,56 @@ def pause_set(args: argparse.Namespace, trees: dict[str, tuple[Path, list[str]]]
         print(f"   ({load()} at the end)")
 
 
+def spoken_before_the_end(clips: list[Clip], wavs: list[Path], tmp: Path) -> None:
+    """The default configuration again with replies spoken to a PulseAudio sink: reply
+    *audio* that started before the user had finished (the text figure is its upper bound)."""
+    import pytest
+
+    from tests.support.pulse import pulse_session
+
+    runtime = tmp / "pulse"
+    runtime.mkdir()
+    try:
+        with pulse_session(runtime):
+            pairs = zip(clips, wavs, strict=True)
+            rows = [pause_run(ROOT, clip, wav, [], speech=True) for clip, wav in pairs]
+    except pytest.skip.Exception as why:
+        print(f"   speech on: not measured ({why})")
+        return
+    spoken = zip(clips, rows, strict=True)
+    early = [c.text for c, r in spoken if r["reply audio before the user finished"]]
+    one = sum(1 for r in rows if r["user messages"] == 1 and r["overlap"] >= 0.75)
+    print(
+        f"   words, early request, replies spoken (PulseAudio sink): reply audio before the "
+        f"user finished {len(early)}/{len(rows)} {early}; one message with the whole sentence "
+        f"{one}/{len(rows)}"
+    )
+
+
 def one_pass_overlaps(lib: SpeechLibrary, clips: list[Clip]) -> list[float]:
     """Each sentence's word overlap when Whisper reads it whole, without the thinking pause:
     the most turn-taking could keep (tiny.en mishears some espeak words either way)."""
-    from audio.transcriber import WhisperTranscriber, as_mono_float32
-    from providers.cancel import CancelToken
+    from audio.transcriber import WhisperTranscriber
 
     unpaused = {f"{first} {rest}": lib.say(f"{first} {rest}") for first, _pause, rest in PAUSED}
     whisper = WhisperTranscriber()
     out = []
     for clip in clips:
         audio = unpaused.get(clip.text, clip.audio)
-        padded = as_mono_float32(compose(0.3, audio, 0.5).audio)
-        heard = whisper.submit(padded, CancelToken()).result().text
-        out.append(overlap(clip.text, heard))
+        out.append(overlap(clip.text, read(whisper, audio).text))
     whisper.close()
     return out
+
+
+def read(whisper: Any, audio: Any, frames: int | None = None) -> Any:
+    """One Whisper pass over an utterance as a pause hands it over (lead-in, padded tail);
+    ``frames``: the encoder window of a quick pass (``audio.short_context``)."""
+    from audio.speculative import TAIL_PAD_S
+    from audio.transcriber import as_mono_float32
+    from providers.cancel import CancelToken
+
+    padded = as_mono_float32(compose(0.3, audio, TAIL_PAD_S).audio)
+    return whisper.submit(padded, CancelToken(), short_context=frames).result()
 
 
 # -- 2. a clear end over a reply ----------------------------------------------------------
@@ -449,11 +490,10 @@ STORY = (
 def readings(args: argparse.Namespace) -> None:
     import numpy as np
 
-    from audio.hallucination import CleanText
-    from audio.speculative import QUICK_MIN_FRAMES, TAIL_PAD_S
+    from audio.speculative import QUICK_MIN_FRAMES
     from audio.surer_reading import surer_reading
+    from audio.text_norm import words
     from audio.transcriber import WhisperTranscriber
-    from providers.cancel import CancelToken
 
     whisper = WhisperTranscriber()
     whisper.start_loading()
@@ -470,20 +510,15 @@ def readings(args: argparse.Namespace) -> None:
                     under = story[: said.size]
                     gain = np.sqrt(np.mean(said**2) / np.mean(under**2)) * 10 ** (level_db / 20)
                     said = said + gain * under
-                audio = compose(0.3, said, TAIL_PAD_S).audio.astype(np.float32)
-
-                def read(frames: int | None, audio: Any = audio) -> CleanText:
-                    return whisper.submit(audio, CancelToken(), short_context=frames).result()
-
-                full, quick = read(None), read(QUICK_MIN_FRAMES)
+                full, quick = read(whisper, said), read(whisper, said, QUICK_MIN_FRAMES)
                 surer = surer_reading(full, quick)
-                same += full.text == quick.text
+                same += words(full.text) == words(quick.text)
                 kept_quick += surer is quick
                 for name, reading in (("full", full), ("quick", quick), ("surer", surer)):
                     scores[name].append(overlap(text, reading.text))
             means = ", ".join(f"{k} {statistics.mean(v):.3f}" for k, v in scores.items())
             print(
-                f"   {label:24s} mean word overlap: {means}; the same text {same} of "
+                f"   {label:24s} mean word overlap: {means}; the same words {same} of "
                 f"{len(COMMANDS)}, the quick reading kept {kept_quick}"
             )
     whisper.close()
