@@ -3,7 +3,7 @@
 At a pause the worker reads the same audio twice: a quick pass over a short
 encoder window (for an early request, ``app.agent.early_request``) and the
 full-window pass that becomes the transcript. tiny.en disagrees with itself
-on about a third of short commands, and neither window is reliably the better
+on a third to a half of short commands, and neither window is reliably the better
 one ("What's on my calendar tomorrow?" against "Well, it's on my calendar
 tomorrow."). Keeping the reading with the higher mean token log-probability
 reads our pause and command sets at least as well as the full pass alone
