@@ -49,7 +49,7 @@ from .prepared_transcript import Pass, PreparedTranscript
 from .segmenter import SpeechEnded, SpeechPaused, SpeechProgress
 from .server_stt import ServerFinal
 from .short_context import MIN_FRAMES
-from .surer_reading import surer_reading
+from .surer_reading import surer_of
 from .transcriber import Transcriber, as_mono_float32
 
 log = logging.getLogger(__name__)
@@ -298,7 +298,7 @@ class SpeculativeTranscriber:
         )
         future = asyncio.wrap_future(inner)
         if rival is not None:
-            future = self._surer_of(future, rival)
+            future = surer_of(future, rival.future, self._quick_kept)
         job = _Pass(kind, utterance, end_s, len(audio) / SAMPLE_RATE_HZ, token, future)
         holder.append(job)
         self._in_flight.add(job)
@@ -327,41 +327,15 @@ class SpeculativeTranscriber:
             time.monotonic() - job.submitted_at,
         )
 
-    def _surer_of(self, full: asyncio.Future[CleanText], rival: _Pass) -> asyncio.Future[CleanText]:
-        """``full``'s result, or the rival's reading when it is surer (``surer_reading``).
-
-        The single worker runs the rival first, so it is settled when ``full`` is. A rival
-        dropped since (the early request was) still read the same audio: its words count."""
-        chosen: asyncio.Future[CleanText] = asyncio.get_running_loop().create_future()
-
-        def settle(done: asyncio.Future[CleanText]) -> None:
-            if chosen.done():
-                return
-            if done.cancelled():
-                chosen.cancel()
-                return
-            error = done.exception()
-            if error is not None:
-                chosen.set_exception(error)
-                return
-            reading = done.result()
-            quick = rival.future
-            if quick.done() and not quick.cancelled() and quick.exception() is None:
-                surer = surer_reading(reading, quick.result())
-                if surer is not reading:
-                    self.stats.quick_chosen += 1
-                    log.debug(
-                        "pause read as %r (%.2f), not %r (%.2f): the quick pass was surer",
-                        surer.text,
-                        surer.confidence,
-                        reading.text,
-                        reading.confidence,
-                    )
-                reading = surer
-            chosen.set_result(reading)
-
-        full.add_done_callback(settle)
-        return chosen
+    def _quick_kept(self, quick: CleanText, full: CleanText) -> None:
+        self.stats.quick_chosen += 1
+        log.debug(
+            "pause read as %r (%.2f), not %r (%.2f): the quick pass was surer",
+            quick.text,
+            quick.confidence,
+            full.text,
+            full.confidence,
+        )
 
     def _text(self, job: _Pass) -> str | None:
         future = job.future

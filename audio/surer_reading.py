@@ -13,6 +13,9 @@ quick reading, the early request already asked for exactly those words.
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable
+
 from .hallucination import CleanText
 from .text_norm import words
 
@@ -29,3 +32,37 @@ def surer_reading(full: CleanText, quick: CleanText | None) -> CleanText:
     if words(full.text) == words(quick.text) or quick.confidence <= full.confidence:
         return full
     return quick
+
+
+def surer_of(
+    full: asyncio.Future[CleanText],
+    quick: asyncio.Future[CleanText],
+    on_quick_kept: Callable[[CleanText, CleanText], None],
+) -> asyncio.Future[CleanText]:
+    """``full``'s result, or ``quick``'s when it is the surer reading (``surer_reading``);
+    ``on_quick_kept(quick, full)`` is called when it is.
+
+    One worker runs the quick pass first, so it is settled when ``full`` is. A quick pass
+    dropped since (with its early request) still read the same audio: its words count."""
+    chosen: asyncio.Future[CleanText] = asyncio.get_running_loop().create_future()
+
+    def settle(done: asyncio.Future[CleanText]) -> None:
+        if chosen.done():
+            return
+        if done.cancelled():
+            chosen.cancel()
+            return
+        error = done.exception()
+        if error is not None:
+            chosen.set_exception(error)
+            return
+        reading = done.result()
+        if quick.done() and not quick.cancelled() and quick.exception() is None:
+            surer = surer_reading(reading, quick.result())
+            if surer is not reading:
+                on_quick_kept(surer, reading)
+            reading = surer
+        chosen.set_result(reading)
+
+    full.add_done_callback(settle)
+    return chosen

@@ -44,12 +44,14 @@ JFK = (
 
 
 class CountingWorker:
-    """The real transcriber's worker, noting how much was queued when each pass came in."""
+    """The real transcriber's worker, noting how much was queued when each pass came in and
+    what each pass read: (quick window?, its reading)."""
 
     def __init__(self, whisper: WhisperTranscriber) -> None:
         self.whisper = whisper
         self.outstanding: set[concurrent.futures.Future[CleanText]] = set()
         self.queued_at_submit: list[int] = []
+        self.readings: list[tuple[bool, CleanText]] = []
 
     def submit(
         self,
@@ -67,28 +69,6 @@ class CountingWorker:
         )
         self.outstanding.add(future)
         future.add_done_callback(self.outstanding.discard)
-        return future
-
-
-class ReadingWorker(CountingWorker):
-    """The real worker, keeping each pass's reading: (quick window?, what it read)."""
-
-    def __init__(self, whisper: WhisperTranscriber) -> None:
-        super().__init__(whisper)
-        self.readings: list[tuple[bool, CleanText]] = []
-
-    def submit(
-        self,
-        samples: npt.NDArray[np.float32],
-        job: CancelToken,
-        *,
-        not_after: float | None = None,
-        short_context: int | None = None,
-        on_start: Callable[[], None] | None = None,
-    ) -> concurrent.futures.Future[CleanText]:
-        future = super().submit(
-            samples, job, not_after=not_after, short_context=short_context, on_start=on_start
-        )
         quick = short_context == QUICK_MIN_FRAMES
 
         def keep(done: concurrent.futures.Future[CleanText]) -> None:
@@ -268,7 +248,7 @@ async def test_a_pause_keeps_the_surer_of_its_quick_and_full_readings(
     readings Whisper was surer of, and that reads at least as well as the full pass alone."""
     chosen_rates, full_rates, chosen_quick = [], [], 0
     for sentence in COMMANDS:
-        worker = ReadingWorker(whisper)
+        worker = CountingWorker(whisper)
         run = Run(vad, worker, LiveOptions(turn_model=False, continuation=False))
         await run.feed(compose(0.4, speech.say(sentence), 1.6).audio, realtime=1.0)
         (final,) = await run.finals()
