@@ -67,6 +67,13 @@ def build_parser() -> argparse.ArgumentParser:
         "pause that sounds finished)",
     )
     g.add_argument(
+        "--speak-after-ms",
+        type=int,
+        default=None,
+        help="hands-free: speak a reply only once you have been quiet this long after "
+        "speaking (0: at once; default 1300)",
+    )
+    g.add_argument(
         "--no-speculation",
         action="store_true",
         help="transcribe only after the hangover (no speculative passes, no partial transcripts)",
@@ -177,6 +184,8 @@ def main(argv: list[str] | None = None) -> int:
                 parser.exit(EXIT_USAGE, f"harken: --input: {problem}: {args.input}\n")
         if args.hangover_ms is not None and not 100 <= args.hangover_ms <= 5000:
             parser.exit(EXIT_USAGE, "harken: --hangover-ms must be between 100 and 5000\n")
+        if args.speak_after_ms is not None and not 0 <= args.speak_after_ms <= 3000:
+            parser.exit(EXIT_USAGE, "harken: --speak-after-ms must be between 0 and 3000\n")
         setup_logging(verbose=args.verbose)
         from app.config.provider_config import ConfigError
         from app.runtime.headless import run_headless

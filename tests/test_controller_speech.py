@@ -8,21 +8,16 @@ resume; real words → stop, keep what was heard, start the new turn.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
-import pytest
 
 from app.agent import events as ev
 from app.agent.conversation import INTERRUPTED_MARKER
 from app.agent.input_pump import InputPump
-from audio.playback import SpeechPlayer
 from audio.segmenter import SpeechSegmenter
-from audio.speech_output import SpeechOutput
-from audio.tts import PiperTts
 from audio.vad import SileroVad
-from tests.support.controller_harness import Controllers
+from tests.support.controller_harness import Controllers, wire_speaker
 from tests.support.fake_sounddevice import FakeSoundDevice
 from tests.support.speech import SpeechLibrary, silence, white_noise
 from tests.support.sse_server import ScriptedServer, openai_stream, sse_reply
@@ -33,26 +28,6 @@ REPLY = [
     "The third sentence describes a long walk through a quiet forest. ",
     "The fourth sentence ends the story with a cup of warm tea.",
 ]
-
-
-@pytest.fixture
-def speaker(piper: PiperTts) -> Iterator[tuple[SpeechOutput, FakeSoundDevice, list[Any]]]:
-    card = FakeSoundDevice(speed=3.0)  # 3x real time keeps the tests short
-    forward: list[Any] = []
-    output = SpeechOutput(
-        piper,
-        SpeechPlayer(piper.sample_rate_hz, sounddevice_module=card),
-        on_event=lambda name, turn_id, detail: forward[0](name, turn_id, detail),
-    )
-    yield output, card, forward
-    output.close()
-
-
-def wire(controllers: Controllers, whisper: Any, speaker: Any) -> tuple[Any, Any, SpeechOutput]:
-    output, card, forward = speaker
-    controller, log = controllers(transcriber=whisper, speech=output)
-    forward.append(controller.speech_event)
-    return controller, log, output
 
 
 def silent_after(card: FakeSoundDevice, first_block: int) -> bool:
@@ -67,7 +42,7 @@ async def test_onset_ducks_at_once_pauses_if_speech_goes_on_and_noise_resumes(
     """Issue 16: the onset turns the reply down from the next block on (an onset that is
     residual echo is then no audible stop); 0.5 s of speech later it is paused."""
     server.add(sse_reply(openai_stream(REPLY[:2])))
-    controller, log, output = wire(controllers, whisper, speaker)
+    controller, log, output = wire_speaker(controllers, whisper, speaker)
     controller.submit_text("Tell me about today.")
     await log.wait_for(ev.TtsStarted, timeout_s=20)
     card = speaker[1]
@@ -100,7 +75,7 @@ async def test_words_interrupt_and_history_keeps_only_what_was_heard(
     speech: SpeechLibrary,
 ) -> None:
     server.add(sse_reply(openai_stream(REPLY)), sse_reply(openai_stream(["Sunny."])))
-    controller, log, output = wire(controllers, whisper, speaker)
+    controller, log, output = wire_speaker(controllers, whisper, speaker)
     controller.submit_text("Tell me a story.")
     await log.wait_for(ev.TtsStarted, timeout_s=20)
     await log.wait_for(ev.ReplyDelta, lambda e: e.text == REPLY[-1])  # all of it was shown
@@ -125,7 +100,7 @@ async def test_own_voice_heard_back_is_not_an_interruption(
     speech: SpeechLibrary,
 ) -> None:
     server.add(sse_reply(openai_stream(REPLY[:2])))
-    controller, log, output = wire(controllers, whisper, speaker)
+    controller, log, output = wire_speaker(controllers, whisper, speaker)
     controller.submit_text("Weather?")
     await log.wait_for(ev.TtsStarted, timeout_s=20)
     controller.speech_started()
@@ -145,7 +120,7 @@ async def test_push_to_talk_press_silences_and_release_interrupts(
     speech: SpeechLibrary,
 ) -> None:
     server.add(sse_reply(openai_stream(REPLY)), sse_reply(openai_stream(["Okay."])))
-    controller, log, output = wire(controllers, whisper, speaker)
+    controller, log, output = wire_speaker(controllers, whisper, speaker)
     pump = InputPump(controller, SpeechSegmenter(SileroVad()), emit=log, hands_free=False)
     controller.submit_text("Tell me a story.")
     await log.wait_for(ev.TtsStarted, timeout_s=20)
@@ -171,7 +146,7 @@ async def test_reply_does_not_start_speaking_over_the_user(
 ) -> None:
     """Onset while the agent is still thinking holds the first audio until the words are known."""
     server.add(sse_reply(openai_stream(REPLY[:2], delay_s=0.3)))
-    controller, log, output = wire(controllers, whisper, speaker)
+    controller, log, output = wire_speaker(controllers, whisper, speaker)
     controller.submit_text("Weather?")
     await log.wait_for(ev.TurnStarted)
     controller.speech_started()  # the user starts talking before any audio

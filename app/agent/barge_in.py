@@ -209,6 +209,7 @@ class BargeIn:
         turn.speech_end_at = item.ended_at
         turn.transcript_at = time.monotonic()
         turn.utterance_id = item.utterance_id
+        turn.speak_after = item.speak_after
 
     def cancel_transcription(self) -> None:
         """Stop: the utterance being transcribed is dropped."""

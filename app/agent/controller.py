@@ -81,6 +81,7 @@ class AgentController:
             speech=speech,
             emit=emit,
             changed=self._update_state,
+            quiet=lambda: self._barge_in.may_resume(),
         )
         self._inputs: asyncio.Queue[VoiceInput | TypedInput] = asyncio.Queue()
         self._barge_in = BargeIn(
@@ -192,17 +193,28 @@ class AgentController:
         utterance_id: int | None = None,
         prepared: PreparedTranscriptPort | None = None,
         continues: int | None = None,
+        speak_after: float | None = None,
     ) -> None:
         """A finished utterance (VAD end of speech, or push-to-talk released).
 
         ``prepared``: its transcription, already started (``audio.speculative``);
-        ``continues``: the utterance it goes on from (``audio`` holds both parts)."""
+        ``continues``: the utterance it goes on from (``audio`` holds both parts);
+        ``speak_after``: its reply is not heard before this monotonic time."""
         self._barge_in.ended()
         self._emit(ev.SpeechEnded(start_s=start_s, end_s=end_s))
         if utterance_id is None:
             utterance_id = self.next_utterance_id()
         self._put(
-            VoiceInput(audio, time.monotonic(), start_s, end_s, utterance_id, prepared, continues)
+            VoiceInput(
+                audio,
+                time.monotonic(),
+                start_s,
+                end_s,
+                utterance_id,
+                prepared,
+                continues,
+                speak_after,
+            )
         )
 
     def early_request(self, utterance_id: int, text: str) -> bool:

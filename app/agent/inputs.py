@@ -26,6 +26,9 @@ class VoiceInput:
     # The utterance this one goes on from (spoken right after its end of turn): ``audio``
     # holds both parts, and its turn becomes this one's if the reply was not yet heard.
     continues: int | None = None
+    # Hands-free: its reply is not heard before this monotonic time (the user's speech end
+    # plus the confirming silence, ``LiveOptions.speak_after_s``); None: at once.
+    speak_after: float | None = None
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,9 @@ first part's utterance id (the window's 🎙 message grows), every pass covers
 both parts as one audio (Whisper has the context), and the controller is told
 which utterance it continues; whether it becomes the same turn is the barge-in
 policy's call (``app.agent.barge_in``: only while the reply was not heard).
+So that it is not heard too soon, an utterance's reply is spoken only once the
+user has been quiet ``speak_after_s`` after it (``VoiceInput.speak_after``,
+``app.agent.reply_pause``): it is requested, shown and synthesised at once.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
@@ -58,6 +62,10 @@ log = logging.getLogger(__name__)
 # Speech starting this soon after an utterance ended goes on from it (same turn, if the
 # reply to the first part was not heard yet).
 CONTINUATION_WINDOW_S = 1.8
+# The reply's speech waits until the user has been quiet this long (its text streams at
+# once): the pause set's thinking pauses last up to 1.2 s, and the user's resumed speech
+# needs ~0.1 s to be heard as speech. See LiveOptions.speak_after_s.
+SPEAK_AFTER_S = 1.3
 # Silence kept after the first part when both are joined: tiny.en drops the first part
 # of "Set a timer for" + 0.8 s + "ten minutes" but not with 0.5 s (the second part
 # brings its own 0.3 s pre-roll).
@@ -93,6 +101,9 @@ class LiveOptions:
     turn_model: bool = True  # ask the audio end-of-turn model too, when there is one
     continuation: bool = True  # speech right after an end of turn goes on from it
     early_request: bool = True  # request a reply at a pause that sounds finished (held)
+    # A reply is heard only once the user has been quiet this long after their speech (0: at
+    # once): a thinking pause Whisper read as a finished sentence must not be answered aloud.
+    speak_after_s: float = SPEAK_AFTER_S
 
 
 class LiveTranscription:
@@ -185,6 +196,7 @@ class LiveTranscription:
                 utterance_id=utterance,
                 prepared=prepared,
                 continues=continues[0] if continues is not None else None,
+                speak_after=self._speak_after(event.end_s),
             )
         elif isinstance(event, SpeechDiscarded):
             self._continues = None  # a blip continues nothing (the earlier part stays last)
@@ -205,6 +217,13 @@ class LiveTranscription:
         self.speculative.close()
         if self.turn_model is not None:
             self.turn_model.close()
+
+    def _speak_after(self, end_s: float) -> float | None:
+        """When the reply to speech that ended at stream time ``end_s`` may be heard."""
+        if self.options.speak_after_s <= 0:
+            return None
+        silence_s = max(0.0, self.segmenter.clock_s - end_s)  # already quiet that long
+        return time.monotonic() - silence_s + self.options.speak_after_s
 
     def _joined(
         self,

@@ -6,7 +6,9 @@ One turn runs at a time, as its own asyncio task with its own ``CancelToken``
 in order. ``retract`` ends a turn the user went on speaking into (a
 continuation): cancelled like an interrupt, but its user message and reply
 leave the history, since the next turn carries the whole utterance.
-``interrupt`` is design rules 2–4 in one place: the token is
+A hands-free turn's speech begins held (``ReplyPause.hold``) until its
+``speak_after``: the reply streams at once but is heard only once the user
+has stayed quiet that long. ``interrupt`` is design rules 2–4 in one place: the token is
 cancelled (the HTTP stream closes within a chunk, tools are told), speech
 stops, the reply stays in history cut where the user heard it and marked as
 interrupted, and the old task is cancelled; the caller awaits it with a
@@ -41,13 +43,14 @@ class TurnScheduler:
         speech: SpeechPort,
         emit: Callable[[ev.Event], None],
         changed: Callable[[], None],
+        quiet: Callable[[], bool] = lambda: True,
     ) -> None:
         self._runner = runner
         self._conversation = conversation
         self._speech = speech
         self._emit = emit
         self._changed = changed
-        self.pause = ReplyPause(speech, lambda: runner.provider, lambda: self._running)
+        self.pause = ReplyPause(speech, lambda: runner.provider, lambda: self._running, quiet)
         self._running: Turn | None = None
         self._latest: Turn | None = None  # the turn started last (running or not)
         self._queued: deque[Turn] = deque()  # barge-in off: turns waiting their go
@@ -153,6 +156,9 @@ class TurnScheduler:
         self._running = self._latest = turn
         turn.history_start = len(self._conversation)
         self.pause.release()
+        self._speech.begin(turn.id)
+        if turn.speak_after is not None and self._speech.enabled:
+            self.pause.hold(turn, turn.speak_after)  # heard once the end of turn is confirmed
         self._runner.begin(turn)  # the user message now: the turn may be interrupted at once
         self._emit(ev.TurnStarted(turn_id=turn.id, text=turn.text, source=turn.source))
         task = asyncio.get_running_loop().create_task(self._run(turn), name=f"turn-{turn.id}")

@@ -44,6 +44,7 @@ class Turn:
     speech_end_at: float | None = None  # monotonic: end of the user's speech
     transcript_at: float | None = None
     utterance_id: int | None = None  # the utterance a voice turn was spoken as
+    speak_after: float | None = None  # monotonic: its reply is not heard before (hands-free)
     history_start: int = 0  # len(conversation) when the turn started
     early: EarlyRequest | None = None  # its first request, sent early, not yet taken
 
@@ -154,8 +155,9 @@ class TurnRunner:
             self._emit(event)
 
     async def run(self, turn: Turn) -> None:
-        """The whole turn, after :meth:`begin`. Raises nothing but ``asyncio.CancelledError``."""
-        self.speech.begin(turn.id)
+        """The whole turn, after :meth:`begin` and ``speech.begin`` (the scheduler's, so that
+        a hold or a pause applies from the reply's first sound). Raises nothing but
+        ``asyncio.CancelledError``."""
         try:
             await self._rounds(turn)
             if turn.token.cancelled:

@@ -48,6 +48,7 @@ FLAG_FIELDS = {
     "adaptive_hangover": "audio.adaptive_hangover",
     "turn_model": "audio.turn_model",
     "early_request": "audio.early_request",
+    "speak_after_ms": "audio.speak_after_ms",
     "whisper_model": "audio.whisper_model",
     "speech_output": "audio.speech_output",
     "echo_cancellation": "audio.echo_cancellation",

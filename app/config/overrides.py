@@ -34,6 +34,7 @@ def flag_overrides(args: argparse.Namespace) -> dict[str, Any]:
         "adaptive_hangover": False if flag("fixed_hangover") else None,
         "turn_model": True if flag("turn_model") else None,
         "early_request": False if flag("no_early_request") else None,
+        "speak_after_ms": flag("speak_after_ms"),
         "local_model": flag("local_model"),
         "chat_format": flag("chat_format"),
         "context_length": flag("context_length"),

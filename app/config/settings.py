@@ -76,6 +76,10 @@ class AudioSettings:
     # At a pause that sounds finished, request the reply at once and hold it until the turn
     # is confirmed (app/agent/early_request.py); a request the user talks on over is dropped.
     early_request: bool = True
+    # Hands-free: a reply is heard only once I have been quiet this long after speaking (0: at
+    # once). It is requested and shown at once; the wait keeps a thinking pause that sounded
+    # finished ("Remind me to call …") from being answered aloud (app/agent/reply_pause.py).
+    speak_after_ms: int = 1300
     whisper_model: str = "bundled"  # "bundled", a local model directory, or a model name
     speech_output: bool = True
     voice: str = "piper-joe"  # "piper-joe" | "system"
@@ -154,6 +158,7 @@ RANGES: dict[str, tuple[int, int]] = {
     "local.max_reply_tokens": (16, 32768),
     "audio.hangover_min_ms": (100, 5000),
     "audio.hangover_max_ms": (100, 5000),
+    "audio.speak_after_ms": (0, 3000),
     "stt.timeout_ms": (500, 120000),
 }
 

@@ -18,7 +18,7 @@ from typing import Any
 from app.agent import events as ev
 from app.agent.controller import AgentController
 from app.agent.input_pump import InputPump
-from app.agent.live_transcription import LiveOptions, LiveTranscription
+from app.agent.live_transcription import SPEAK_AFTER_S, LiveOptions, LiveTranscription
 from app.agent.phrases import Phrases
 from app.agent.tools import build_default_registry
 from app.config.logging_setup import register_secret
@@ -74,6 +74,7 @@ class RuntimeOptions:
     hangover_max_s: float = 1.5
     turn_model: bool = False  # Smart Turn, when its file is in assets/models/smart-turn/
     early_request: bool = True  # request the reply at a pause that sounds finished (held)
+    speak_after_s: float = SPEAK_AFTER_S  # hands-free: heard once the user was quiet this long
     input_device: str | int | None = None
     output_device: str | int | None = None
     permissions: frozenset[str] = frozenset()
@@ -101,6 +102,7 @@ class RuntimeOptions:
             hangover_max_s=audio.hangover_max_ms / 1000,
             turn_model=audio.turn_model,
             early_request=audio.early_request,
+            speak_after_s=audio.speak_after_ms / 1000,
             input_device=_device(audio.input_device),
             output_device=_device(audio.output_device),
             permissions=tool_permissions(settings),
@@ -260,6 +262,7 @@ def live_options(options: RuntimeOptions) -> LiveOptions:
         hangover_max_s=options.hangover_max_s,
         turn_model=options.turn_model,
         early_request=options.early_request,
+        speak_after_s=options.speak_after_s,
     )
 
 

@@ -16,7 +16,7 @@ or turned off.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 
@@ -168,3 +168,36 @@ def quiet() -> object:
 
     tts = PiperTts()
     return SpeechOutput(tts, SpeechPlayer(tts.sample_rate_hz), enabled=False)
+
+
+# The real SpeechOutput (Piper, SpeechPlayer) on a fake sound card at 3x real time, whose
+# events go to the controller ``wire_speaker`` connects: (output, card, forward).
+Speaker = tuple[Any, Any, list[Callable[[str, int, str | None], None]]]
+
+
+@pytest.fixture
+def speaker(piper: Any) -> Iterator[Speaker]:
+    """Speech output turned on; take it before ``controllers`` (closed after them)."""
+    from audio.playback import SpeechPlayer
+    from audio.speech_output import SpeechOutput
+    from tests.support.fake_sounddevice import FakeSoundDevice
+
+    card = FakeSoundDevice(speed=3.0)  # 3x real time keeps the tests short
+    forward: list[Callable[[str, int, str | None], None]] = []
+    output = SpeechOutput(
+        piper,
+        SpeechPlayer(piper.sample_rate_hz, sounddevice_module=card),
+        on_event=lambda name, turn_id, detail: forward[0](name, turn_id, detail),
+    )
+    yield output, card, forward
+    output.close()
+
+
+def wire_speaker(
+    controllers: Controllers, whisper: Any, speaker: Speaker, **options: Any
+) -> tuple[AgentController, EventLog, Any]:
+    """A controller speaking through ``speaker``: (controller, log, output)."""
+    output, _card, forward = speaker
+    controller, log = controllers(transcriber=whisper, speech=output, **options)
+    forward.append(controller.speech_event)
+    return controller, log, output

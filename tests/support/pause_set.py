@@ -5,7 +5,8 @@ capital of … France?") and must still answer a finished question fast. This
 module builds that audio for tests and ``tests/bench/bench_turn_taking.py``:
 
 - ``PAUSED``: (first part, pause in seconds, rest) — espeak-ng speech with a
-  0.6–1.2 s pause after an incomplete phrase;
+  0.6–1.2 s pause after an incomplete phrase (the silence between the words:
+  until December 2026 espeak's own 0.35 s tail came on top);
 - ``COMPLETE``: short finished questions and commands, spoken in one go;
 - ``jfk()``: ``../shared/data/jfk.flac``, one real sentence with three pauses.
 
@@ -23,7 +24,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
-from tests.support.speech import SpeechLibrary, compose
+from tests.support.speech import SpeechLibrary, compose, without_tail
 
 JFK = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "jfk.flac"
 JFK_TEXT = (
@@ -77,7 +78,8 @@ def overlap(expected: str, heard: str) -> float:
 def paused_clips(lib: SpeechLibrary, tail_s: float = 2.5) -> list[Clip]:
     out = []
     for first, pause_s, rest in PAUSED:
-        song = compose(0.5, lib.say(first), pause_s, lib.say(rest), tail_s)
+        # The pause is the silence between the words (espeak's own tail cut off).
+        song = compose(0.5, without_tail(lib.say(first)), pause_s, lib.say(rest), tail_s)
         out.append(Clip("paused", f"{first} {rest}", song.audio, song.segments[-1][1]))
     return out
 

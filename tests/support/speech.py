@@ -91,6 +91,13 @@ def active_span(audio: Audio, threshold_dbfs: float = ACTIVE_DBFS) -> tuple[floa
     return active[0] * frame / SAMPLE_RATE_HZ, (active[-1] + 1) * frame / SAMPLE_RATE_HZ
 
 
+def without_tail(audio: Audio, keep_s: float = 0.05) -> Audio:
+    """``audio`` cut ``keep_s`` after its last active frame: espeak-ng ends every clip with
+    ~0.35 s of silence, which would lengthen a pause composed after it."""
+    _start, end = active_span(audio)
+    return audio[: round((end + keep_s) * SAMPLE_RATE_HZ)]
+
+
 @dataclass(frozen=True, eq=False)
 class Composition:
     audio: Audio

@@ -50,6 +50,12 @@ class AudioPage(QWidget):
             "Start the reply while I pause (held until I have &finished)", self
         )
         self.adaptive_hangover.toggled.connect(self.early_request.setEnabled)
+        self.speak_after = self._ms_box("audio.speak_after_ms")
+        self.speak_after.setSpecialValueText("at once")
+        self.speak_after.setToolTip(
+            "Hands-free: the reply shows at once, but is spoken only once you have been quiet "
+            "this long, so a pause to think is not answered aloud."
+        )
         self.whisper_model = QComboBox(self)
         self.whisper_model.setEditable(True)
         self.whisper_model.addItem("bundled")
@@ -82,6 +88,10 @@ class AudioPage(QWidget):
         )
         form.addRow("", named(self.turn_model, "End-of-turn audio model"))
         form.addRow("", named(self.early_request, "Early reply request"))
+        form.addRow(
+            "&Quiet before speaking:",
+            named(self.speak_after, "Silence before the reply is spoken (hands-free)"),
+        )
         form.addRow("&Whisper model:", named(self.whisper_model, "Whisper model"))
         form.addRow(
             "", hint("“bundled” works offline; a folder path or model name also works.", self)
@@ -136,6 +146,7 @@ class AudioPage(QWidget):
         self.turn_model.setEnabled(s.audio.adaptive_hangover)
         self.early_request.setChecked(s.audio.early_request)
         self.early_request.setEnabled(s.audio.adaptive_hangover)
+        self.speak_after.setValue(s.audio.speak_after_ms)
         self.whisper_model.setEditText(s.audio.whisper_model)
         self.speech_output.setChecked(s.audio.speech_output)
         self.echo_cancellation.setChecked(s.audio.echo_cancellation)
@@ -150,6 +161,7 @@ class AudioPage(QWidget):
         s.audio.adaptive_hangover = self.adaptive_hangover.isChecked()
         s.audio.turn_model = self.turn_model.isChecked()
         s.audio.early_request = self.early_request.isChecked()
+        s.audio.speak_after_ms = self.speak_after.value()
         low, high = sorted((self.hangover_min.value(), self.hangover_max.value()))
         s.audio.hangover_min_ms, s.audio.hangover_max_ms = low, high
         s.audio.whisper_model = self.whisper_model.currentText().strip() or "bundled"
