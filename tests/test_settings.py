@@ -271,3 +271,25 @@ def test_the_early_request_flag_reaches_live_transcription() -> None:
         flags = flag_overrides(build_parser().parse_args(argv))
         options = RuntimeOptions.from_settings(resolve(Settings(), {}, flags).settings, config)
         assert live_options(options).early_request is expected
+
+
+def test_quiet_before_speaking_reaches_live_transcription_from_file_flag_and_range() -> None:
+    from app.cli import build_parser
+    from app.config.overrides import flag_overrides
+    from app.runtime.composition import RuntimeOptions, live_options
+    from providers import ProviderConfig
+
+    config = ProviderConfig(kind="openai", base_url="http://localhost:1/v1", model="m")
+    assert Settings().audio.speak_after_ms == 1300
+    path = settings_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("[audio]\nspeak_after_ms = 800\n")
+    loaded = load_settings().settings
+    for argv, expected in (([], 0.8), (["--speak-after-ms", "0"], 0.0)):
+        flags = flag_overrides(build_parser().parse_args(argv))
+        options = RuntimeOptions.from_settings(resolve(loaded, {}, flags).settings, config)
+        assert live_options(options).speak_after_s == expected
+    path.write_text("[audio]\nspeak_after_ms = -5\n")
+    result = load_settings()
+    assert result.settings.audio.speak_after_ms == 1300  # out of range: the default
+    assert any("speak_after_ms" in m for m in result.messages)

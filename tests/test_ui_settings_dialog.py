@@ -251,3 +251,17 @@ def test_adaptive_end_of_speech_can_be_turned_off(qtbot: QtBot) -> None:
     assert saved[0].audio.adaptive_hangover is False
     assert saved[0].audio.turn_model is True
     assert saved[0].audio.early_request is False
+
+
+def test_quiet_before_speaking_is_a_hands_free_setting(qtbot: QtBot) -> None:
+    dialog, saved = make(qtbot)
+    a = dialog.audio
+    assert a.speak_after.value() == 1300
+    assert not a.speak_after.isEnabled()  # push-to-talk (the default): replies speak at once
+    a.hands_free.setChecked(True)
+    assert a.speak_after.isEnabled()
+    a.speak_after.setValue(0)
+    assert a.speak_after.text() == "at once"
+    dialog.buttons.accepted.emit()
+    assert saved[0].audio.speak_after_ms == 0
+    assert saved[0].audio.input_mode == "hands_free"

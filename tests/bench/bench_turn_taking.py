@@ -8,8 +8,12 @@ streaming server, as a user would meet it:
    thinking pause, short finished questions, and jfk.flac. Per sentence: the
    user messages the model saw (must be 1), their word overlap with the whole
    sentence (≥ 0.75), the fragment replies left in the history (0), and whether
-   a reply started streaming before the user had finished (0; this is text,
-   an upper bound on reply *audio* before the end).
+   a reply started streaming before the user had finished (text, which may
+   stream early: the reply's speech waits, ``app.agent.reply_pause``). Then,
+   with replies spoken to a PulseAudio sink: reply *audio* before the user had
+   finished (must be 0), and what waiting for the user to be quiet costs, the
+   first sound after a finished question, for each ``--speak-after-ms``
+   (``--only spoken`` runs this part alone).
 2. **Clear end**: a finished question spoken over a reply; end of its speech →
    the request its turn used reached the server (an early request at the pause,
    ``app.agent.early_request``, or the turn's own), with and without early
@@ -30,7 +34,7 @@ the commit before this work) and with ``--turn-model``; for 3 with
 incremental transcription off; for 4 with the first-clause split off.
 
     .venv/bin/python -m tests.bench.bench_turn_taking [--runs 5] [--before-tree DIR]
-        [--only pause,clear,ptt,sound,readings]
+        [--only pause,clear,ptt,sound,readings,spoken] [--speak-after-ms 0,1000,default]
 """
 
 from __future__ import annotations
@@ -105,8 +109,10 @@ def pause_run(
         e for e in events if e["type"] == "first_token" and e["ts"] < true_end - 0.05
     ]  # a reply was streaming while the user still spoke
     spoken = [e for e in events if e["type"] == "tts_started" and e["ts"] < true_end - 0.05]
+    after = [e["ts"] - true_end for e in events if e["type"] == "tts_started"]
     return {
         "reply audio before the user finished": len(spoken),
+        "first sound after the end": min((a for a in after if a >= -0.05), default=math.nan),
         "requests": len(requests),
         "user messages": len(users),
         "overlap": max((overlap(clip.text, u) for u in users), default=0.0),
@@ -147,7 +153,7 @@ def pause_set(args: argparse.Namespace, trees: dict[str, tuple[Path, list[str]]]
                 f"before the user finished {early}; median overlap "
                 f"{statistics.median(r['overlap'] for r in rows):.2f}"
             )
-        spoken_before_the_end(clips, wavs, tmp)
+        spoken_before_the_end(clips, wavs, tmp, args.speak_after)
         clear = sum(1 for r in reference if r >= 0.75)
         print(
             f"   the recognizer alone (each sentence said without its pause, one Whisper pass): "
@@ -156,30 +162,60 @@ def pause_set(args: argparse.Namespace, trees: dict[str, tuple[Path, list[str]]]
         print(f"   ({load()} at the end)")
 
 
-def spoken_before_the_end(clips: list[Clip], wavs: list[Path], tmp: Path) -> None:
+def spoken_before_the_end(
+    clips: list[Clip], wavs: list[Path], tmp: Path, waits: list[int | None]
+) -> None:
     """The default configuration again with replies spoken to a PulseAudio sink: reply
-    *audio* that started before the user had finished (the text figure is its upper bound)."""
+    *audio* that started before the user had finished (the text figure is its upper bound),
+    and what waiting for the user to be quiet costs: the first sound after a finished
+    question, for each of ``waits`` (``--speak-after-ms``; None: the default)."""
     import pytest
 
+    from app.agent.live_transcription import SPEAK_AFTER_S
     from tests.support.pulse import pulse_session
 
     runtime = tmp / "pulse"
     runtime.mkdir()
     try:
         with pulse_session(runtime):
-            pairs = zip(clips, wavs, strict=True)
-            rows = [pause_run(ROOT, clip, wav, [], speech=True) for clip, wav in pairs]
+            for wait_ms in waits:
+                flags = [] if wait_ms is None else ["--speak-after-ms", str(wait_ms)]
+                pairs = zip(clips, wavs, strict=True)
+                rows = [pause_run(ROOT, clip, wav, flags, speech=True) for clip, wav in pairs]
+                name = (
+                    f"{SPEAK_AFTER_S * 1000:.0f} ms (default)"
+                    if wait_ms is None
+                    else f"{wait_ms} ms"
+                )
+                report_spoken(name, clips, rows)
     except pytest.skip.Exception as why:
         print(f"   speech on: not measured ({why})")
-        return
+
+
+def report_spoken(name: str, clips: list[Clip], rows: list[dict[str, float]]) -> None:
     spoken = zip(clips, rows, strict=True)
     early = [c.text for c, r in spoken if r["reply audio before the user finished"]]
     one = sum(1 for r in rows if r["user messages"] == 1 and r["overlap"] >= 0.75)
+    finished = [r["first sound after the end"] for c, r in zip(clips, rows, strict=True)]
+    complete = [v for c, v in zip(clips, finished, strict=True) if c.kind == "complete"]
     print(
-        f"   words, early request, replies spoken (PulseAudio sink): reply audio before the "
-        f"user finished {len(early)}/{len(rows)} {early}; one message with the whole sentence "
-        f"{one}/{len(rows)}"
+        f"   replies spoken, quiet before speaking {name}: reply audio before the user "
+        f"finished {len(early)}/{len(rows)} {early}; one message with the whole sentence "
+        f"{one}/{len(rows)}; first sound after a finished question (median of "
+        f"{len(complete)}) {statistics.median(complete):.2f} s, after any sentence "
+        f"{statistics.median(v for v in finished if not math.isnan(v)):.2f} s"
     )
+
+
+def spoken_only(args: argparse.Namespace) -> None:
+    """The pause set with replies spoken only (``--only spoken``; ``pause`` includes it)."""
+    with tempfile.TemporaryDirectory() as tmp_dir:
+        tmp = Path(tmp_dir)
+        lib = SpeechLibrary(tmp)
+        clips = [*paused_clips(lib), *complete_clips(lib), jfk()]
+        wavs = [write_wav(tmp / f"clip{i}.wav", c.audio) for i, c in enumerate(clips)]
+        print(f"1b. pause set ({len(clips)} sentences), replies spoken, {load()}")
+        spoken_before_the_end(clips, wavs, tmp, args.speak_after)
 
 
 def one_pass_overlaps(lib: SpeechLibrary, clips: list[Clip]) -> list[float]:
@@ -529,6 +565,13 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--before-tree", type=Path, default=None)
     parser.add_argument("--only", default="pause,clear,ptt,sound")
+    parser.add_argument(
+        "--speak-after-ms",
+        dest="speak_after",
+        type=lambda v: [None if w == "default" else int(w) for w in v.split(",")],
+        default=[0, None],
+        help="replies spoken: the quiet-before-speaking values to compare (e.g. 0,1000,default)",
+    )
     args = parser.parse_args()
     trees: dict[str, tuple[Path, list[str]]] = {}
     if args.before_tree is not None:
@@ -542,6 +585,7 @@ def main() -> None:
         "ptt": lambda: push_to_talk(args),
         "sound": lambda: first_sound(args),
         "readings": lambda: readings(args),
+        "spoken": lambda: spoken_only(args),
     }
     for name in args.only.split(","):
         sections[name.strip()]()

@@ -56,6 +56,7 @@ class AudioPage(QWidget):
             "Hands-free: the reply shows at once, but is spoken only once you have been quiet "
             "this long, so a pause to think is not answered aloud."
         )
+        self.hands_free.toggled.connect(self.speak_after.setEnabled)  # push-to-talk: at once
         self.whisper_model = QComboBox(self)
         self.whisper_model.setEditable(True)
         self.whisper_model.addItem("bundled")
@@ -147,6 +148,7 @@ class AudioPage(QWidget):
         self.early_request.setChecked(s.audio.early_request)
         self.early_request.setEnabled(s.audio.adaptive_hangover)
         self.speak_after.setValue(s.audio.speak_after_ms)
+        self.speak_after.setEnabled(s.audio.input_mode == "hands_free")
         self.whisper_model.setEditText(s.audio.whisper_model)
         self.speech_output.setChecked(s.audio.speech_output)
         self.echo_cancellation.setChecked(s.audio.echo_cancellation)
