@@ -152,6 +152,22 @@ async def test_jfk_final_text_is_as_good_as_one_shot_per_utterance(
     assert "ask not what your country" in " ".join(words(" ".join(finals)))
 
 
+async def test_an_utterance_s_reply_may_be_heard_once_the_user_was_quiet_long_enough(
+    whisper: WhisperTranscriber, vad: SileroVad, speech: SpeechLibrary
+) -> None:
+    """``speak_after``: the end of the speech (not of the hangover) plus ``speak_after_s``."""
+    audio = compose(0.5, speech.say("What is the capital of France?"), 1.2).audio
+    run = Run(vad, whisper, LiveOptions(adaptive=False, speak_after_s=1.3), hangover_s=0.5)
+    await run.feed(audio)
+    (handed,) = run.ended
+    assert handed.speak_after is not None
+    quiet_already = 0.5  # the hangover, give or take a block
+    assert abs(handed.speak_after - handed.handed_at - (1.3 - quiet_already)) < 0.1
+    run = Run(vad, whisper, LiveOptions(adaptive=False, speak_after_s=0.0), hangover_s=0.5)
+    await run.feed(audio)
+    assert run.ended[0].speak_after is None  # 0: at once
+
+
 async def test_a_resumed_pause_is_discarded_and_the_final_covers_everything(
     whisper: WhisperTranscriber, vad: SileroVad, speech: SpeechLibrary
 ) -> None:

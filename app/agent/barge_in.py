@@ -24,7 +24,9 @@ same turn: the whole transcript is echoed under the first part's utterance id
 message and reply taken out of the history (``turn_interrupted`` with ``by:
 "continuation"``) — and the whole utterance runs as one new turn. A
 continuation that adds no words to the first part (a cough after it) is a
-false interruption ("no new words"): the reply resumes.
+false interruption ("no new words"): the reply resumes. A hands-free reply is
+not heard at all before the user has been quiet ``VoiceInput.speak_after``
+(``app.agent.reply_pause``), so a continuation normally finds it unheard.
 
 "May the paused reply resume?" is one predicate, ``may_resume``: only when no
 more of the user's speech is on its way (not speaking, nothing queued, nothing

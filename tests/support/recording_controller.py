@@ -9,6 +9,7 @@ with the ``PreparedTranscript`` whose result is the final text.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,13 +19,16 @@ import numpy.typing as npt
 
 @dataclass(frozen=True, eq=False)
 class HandedOver:
-    """One ``utterance(...)`` call: the audio, its span, its id and the prepared transcript."""
+    """One ``utterance(...)`` call: the audio, its span, its id, the prepared transcript,
+    when its reply may be heard and when it was handed over (both monotonic)."""
 
     audio: npt.NDArray[np.float32]
     start_s: float
     end_s: float
     utterance_id: int | None
     prepared: Any
+    speak_after: float | None = None
+    handed_at: float = 0.0
 
 
 @dataclass
@@ -52,8 +56,12 @@ class RecordingController:
         utterance_id: int | None = None,
         prepared: Any = None,
         continues: int | None = None,
+        speak_after: float | None = None,
     ) -> None:
-        self.utterances.append(HandedOver(audio, start_s, end_s, utterance_id, prepared))
+        handed = HandedOver(
+            audio, start_s, end_s, utterance_id, prepared, speak_after, time.monotonic()
+        )
+        self.utterances.append(handed)
 
     def speech_discarded(self) -> None:
         self.discarded += 1
