@@ -13,17 +13,19 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Awaitable, Callable, Sequence
 
 import numpy as np
 import pytest
 
 from app.agent import events as ev
+from app.agent.controller import AgentController
 from app.agent.input_pump import InputPump
 from app.agent.live_transcription import LiveOptions, LiveTranscription
 from audio.segmenter import SpeechSegmenter
 from audio.vad import SileroVad
 from providers.events import UserMessage
-from tests.support.controller_harness import Controllers, Speaker, wire_speaker
+from tests.support.controller_harness import Controllers, EventLog, Speaker, wire_speaker
 from tests.support.speech import SpeechLibrary, compose, cough, without_tail
 from tests.support.sse_server import ScriptedServer, openai_stream, sse_reply
 
@@ -32,19 +34,40 @@ RATE = 16_000
 REPLY = ["Paris is the capital. ", "It lies on the Seine."]
 
 
-async def test_the_reply_streams_at_once_and_is_heard_once_the_user_stayed_quiet(
+QUESTION = "What is the capital of France?"
+Ask = Callable[..., Awaitable[tuple[AgentController, EventLog, float, ev.ReplyDelta]]]
+
+
+@pytest.fixture
+def ask(
     server: ScriptedServer,
     whisper: object,
     speech: SpeechLibrary,
     speaker: Speaker,
     controllers: Controllers,
+) -> Ask:
+    """``await ask(held_s, then=[replies], **controller options)``: QUESTION spoken, its
+    reply held ``held_s``; returns (controller, log, speak_after, the reply's first text)."""
+
+    async def asked(
+        held_s: float, *, then: Sequence[str] = (), **options: object
+    ) -> tuple[AgentController, EventLog, float, ev.ReplyDelta]:
+        for reply in [REPLY, *([text] for text in then)]:
+            server.add(sse_reply(openai_stream(reply)))
+        controller, log, _output = wire_speaker(controllers, whisper, speaker, **options)
+        speak_after = time.monotonic() + held_s
+        audio = compose(0.3, speech.say(QUESTION), 0.3).audio
+        controller.utterance(audio, speak_after=speak_after)
+        first = await log.wait_for(ev.ReplyDelta, timeout_s=30)
+        return controller, log, speak_after, first
+
+    return asked
+
+
+async def test_the_reply_streams_at_once_and_is_heard_once_the_user_stayed_quiet(
+    ask: Ask,
 ) -> None:
-    server.add(sse_reply(openai_stream(REPLY)))
-    controller, log, _output = wire_speaker(controllers, whisper, speaker)
-    speak_after = time.monotonic() + 2.0
-    audio = compose(0.3, speech.say("What is the capital of France?"), 0.3).audio
-    controller.utterance(audio, speak_after=speak_after)
-    await log.wait_for(ev.ReplyDelta, timeout_s=30)
+    controller, log, speak_after, _first = await ask(2.0)
     shown_at = time.monotonic()
     await log.wait_for(ev.TtsStarted, timeout_s=30)
     heard_at = time.monotonic()
@@ -54,17 +77,9 @@ async def test_the_reply_streams_at_once_and_is_heard_once_the_user_stayed_quiet
 
 
 async def test_the_user_talking_when_the_hold_is_due_keeps_it_silent_until_they_said_nothing(
-    server: ScriptedServer,
-    whisper: object,
-    speech: SpeechLibrary,
-    speaker: Speaker,
-    controllers: Controllers,
+    ask: Ask,
 ) -> None:
-    server.add(sse_reply(openai_stream(REPLY)))
-    controller, log, _output = wire_speaker(controllers, whisper, speaker)
-    audio = compose(0.3, speech.say("What is the capital of France?"), 0.3).audio
-    controller.utterance(audio, speak_after=time.monotonic() + 1.0)
-    await log.wait_for(ev.ReplyDelta, timeout_s=30)
+    controller, log, _speak_after, _first = await ask(1.0)
     controller.speech_started()  # a cough begins
     await asyncio.sleep(1.5)  # the hold is due meanwhile
     assert log.of(ev.TtsStarted) == []
@@ -75,20 +90,11 @@ async def test_the_user_talking_when_the_hold_is_due_keeps_it_silent_until_they_
 
 
 async def test_with_barge_in_off_the_hold_waits_for_the_user_to_stop_then_plays(
-    server: ScriptedServer,
-    whisper: object,
-    speech: SpeechLibrary,
-    speaker: Speaker,
-    controllers: Controllers,
+    ask: Ask, speech: SpeechLibrary
 ) -> None:
     """No pause holds the reply then (speech does not interrupt): the due hold looks again
     until the user is quiet, and the queued turn runs after the reply was heard."""
-    server.add(sse_reply(openai_stream(REPLY)))
-    server.add(sse_reply(openai_stream(["Madrid."])))
-    controller, log, _output = wire_speaker(controllers, whisper, speaker, barge_in=False)
-    audio = compose(0.3, speech.say("What is the capital of France?"), 0.3).audio
-    controller.utterance(audio, speak_after=time.monotonic() + 1.0)
-    first = await log.wait_for(ev.ReplyDelta, timeout_s=30)
+    controller, log, _speak_after, first = await ask(1.0, then=["Madrid."], barge_in=False)
     controller.speech_started()
     await asyncio.sleep(1.5)  # due while the user talks
     assert log.of(ev.TtsStarted) == []
@@ -100,21 +106,9 @@ async def test_with_barge_in_off_the_hold_waits_for_the_user_to_stop_then_plays(
     assert log.index(ev.TurnFinished) < log.index(ev.TurnStarted, lambda e: e is second)
 
 
-async def test_a_hold_ends_with_its_turn(
-    server: ScriptedServer,
-    whisper: object,
-    speech: SpeechLibrary,
-    speaker: Speaker,
-    controllers: Controllers,
-) -> None:
+async def test_a_hold_ends_with_its_turn(ask: Ask) -> None:
     """Stopped while held: never heard; the next (typed) reply is not held by it."""
-    server.add(sse_reply(openai_stream(REPLY)))
-    server.add(sse_reply(openai_stream(["Hello there."])))
-    controller, log, _output = wire_speaker(controllers, whisper, speaker)
-    audio = compose(0.3, speech.say("What is the capital of France?"), 0.3).audio
-    held_until = time.monotonic() + 3.0
-    controller.utterance(audio, speak_after=held_until)
-    first = await log.wait_for(ev.ReplyDelta, timeout_s=30)
+    controller, log, held_until, first = await ask(3.0, then=["Hello there."])
     controller.stop()
     controller.submit_text("Say hello.")
     heard = await log.wait_for(ev.TtsStarted, timeout_s=30)
