@@ -58,11 +58,6 @@ class ReplyPause:
     def paused_turn(self) -> Turn | None:
         return self._turn
 
-    @property
-    def held_turn(self) -> Turn | None:
-        """The reply waiting for its end of turn to be confirmed, if any."""
-        return self._held
-
     def pause(self, turn: Turn, *, duck: bool = False) -> None:
         # Also before the reply's first audio: it must not start over the user.
         # ``duck``: turned down at once, paused only if the user goes on (issue 16).

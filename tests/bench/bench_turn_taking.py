@@ -196,7 +196,7 @@ def report_spoken(name: str, clips: list[Clip], rows: list[dict[str, float]]) ->
     spoken = zip(clips, rows, strict=True)
     early = [c.text for c, r in spoken if r["reply audio before the user finished"]]
     one = sum(1 for r in rows if r["user messages"] == 1 and r["overlap"] >= 0.75)
-    finished = [r["first sound after the end"] for c, r in zip(clips, rows, strict=True)]
+    finished = [r["first sound after the end"] for r in rows]
     complete = [v for c, v in zip(clips, finished, strict=True) if c.kind == "complete"]
     print(
         f"   replies spoken, quiet before speaking {name}: reply audio before the user "

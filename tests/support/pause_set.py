@@ -6,7 +6,7 @@ module builds that audio for tests and ``tests/bench/bench_turn_taking.py``:
 
 - ``PAUSED``: (first part, pause in seconds, rest) — espeak-ng speech with a
   0.6–1.2 s pause after an incomplete phrase (the silence between the words:
-  until December 2026 espeak's own 0.35 s tail came on top);
+  espeak's own ~0.35 s of trailing silence is cut off the first part);
 - ``COMPLETE``: short finished questions and commands, spoken in one go;
 - ``jfk()``: ``../shared/data/jfk.flac``, one real sentence with three pauses.
 
