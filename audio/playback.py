@@ -38,7 +38,13 @@ import numpy.typing as npt
 
 from .echo_canceller import stream_clock_s
 from .errors import AudioErrorKind, SpeechOutputError
-from .player_events import ChunkStarted, PlaybackFailed, PlaybackIdle, PlayerEvent
+from .player_events import (
+    ChunkStarted,
+    PlaybackFailed,
+    PlaybackIdle,
+    PlayerEvent,
+    WakeWaiters,
+)
 
 log = logging.getLogger(__name__)
 
@@ -267,7 +273,7 @@ class SpeechPlayer:
     ) -> None:
         """PortAudio thread: fill one block from the queue, or with silence. A stream
         being retired (``handle`` no longer current) only plays silence."""
-        events: list[PlayerEvent | _WakeWaiters] = []
+        events: list[PlayerEvent | WakeWaiters] = []
         out = outdata[:, 0]
         filled = 0
         with self._lock:
@@ -325,7 +331,7 @@ class SpeechPlayer:
                 self._handle = None
             self._queue.clear()
             self._current = None
-            events: list[PlayerEvent | _WakeWaiters] = [
+            events: list[PlayerEvent | WakeWaiters] = [
                 PlaybackFailed(
                     SpeechOutputError(
                         AudioErrorKind.DEVICE_LOST,
@@ -369,16 +375,16 @@ class SpeechPlayer:
     def _is_idle(self) -> bool:
         return self._current is None and not self._queue
 
-    def _became_idle(self) -> list[PlayerEvent | _WakeWaiters]:
+    def _became_idle(self) -> list[PlayerEvent | WakeWaiters]:
         self._idle_since = time.monotonic()
         self._cond.notify_all()
         waiters, self._waiters = self._waiters, []
-        return [PlaybackIdle(), _WakeWaiters(waiters)]
+        return [PlaybackIdle(), WakeWaiters(waiters)]
 
-    def _notify(self, events: list[PlayerEvent | _WakeWaiters]) -> None:
+    def _notify(self, events: list[PlayerEvent | WakeWaiters]) -> None:
         """Outside the lock: listeners first, then ``wait_idle`` callers, in that order."""
         for event in events:
-            if isinstance(event, _WakeWaiters):
+            if isinstance(event, WakeWaiters):
                 event.wake()
                 continue
             for listener in self._listeners:
@@ -386,18 +392,3 @@ class SpeechPlayer:
                     listener(event)
                 except Exception:  # a listener bug must not kill the audio thread
                     log.exception("speech player listener failed")
-
-
-@dataclass(frozen=True)
-class _WakeWaiters:
-    waiters: list[tuple[asyncio.AbstractEventLoop, asyncio.Future[None]]]
-
-    def wake(self) -> None:
-        for loop, future in self.waiters:
-            if not loop.is_closed():
-                loop.call_soon_threadsafe(_resolve, future)
-
-
-def _resolve(future: asyncio.Future[None]) -> None:
-    if not future.done():
-        future.set_result(None)

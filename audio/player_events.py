@@ -2,10 +2,12 @@
 
 Each is a small frozen dataclass; the listener (the speech output) only hops
 them onto the asyncio loop. A stopped or failed player ends with ``PlaybackIdle``.
+``WakeWaiters`` goes with it, to the player's own ``wait_idle()`` callers instead.
 """
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 
 from .errors import SpeechOutputError
@@ -30,3 +32,20 @@ class PlaybackFailed:
 
 
 PlayerEvent = ChunkStarted | PlaybackIdle | PlaybackFailed
+
+
+@dataclass(frozen=True)
+class WakeWaiters:
+    """The player went idle: resolve these ``wait_idle()`` futures, each on its loop."""
+
+    waiters: list[tuple[asyncio.AbstractEventLoop, asyncio.Future[None]]]
+
+    def wake(self) -> None:
+        for loop, future in self.waiters:
+            if not loop.is_closed():
+                loop.call_soon_threadsafe(_resolve, future)
+
+
+def _resolve(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)

@@ -28,12 +28,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
-import numpy.typing as npt
 
 from .capture import resample
 from .errors import SpeechOutputError
 from .playback import ChunkStarted, PlaybackFailed, PlaybackIdle, PlayerEvent, SpeechPlayer
 from .sentence_chunker import Sentence, SentenceChunker
+from .trailing_silence import trim_trailing_silence
 from .tts import EspeakTts, Tts, load_with_fallback
 
 log = logging.getLogger(__name__)
@@ -46,7 +46,6 @@ SENTENCE_GAP_S = 0.12  # a breath between sentences
 # added, so the pause between the pieces (~0.08 s with the next piece's lead-in) is about
 # that between two words rather than the ~0.3 s of a comma.
 RUN_ON_PAUSE_S = 0.03
-_SILENCE_LEVEL = 0.01  # -40 dBFS
 _RECENT_KEEP_S = 120.0
 
 
@@ -386,20 +385,3 @@ def _deliver(callback: OnSpeechEvent, name: str, turn_id: int, detail: str | Non
         callback(name, turn_id, detail)
     except Exception:
         log.exception("speech event handler failed")
-
-
-def trim_trailing_silence(
-    audio: npt.NDArray[np.float32], rate_hz: int, keep_s: float
-) -> npt.NDArray[np.float32]:
-    """``audio`` ending ``keep_s`` after its last sample above -40 dBFS (faded out over the
-    last 5 ms so the cut does not click); unchanged if it is silent or has no longer tail."""
-    loud = np.flatnonzero(np.abs(audio) > _SILENCE_LEVEL)
-    if loud.size == 0:
-        return audio
-    end = int(loud[-1]) + 1 + int(rate_hz * keep_s)
-    if end >= audio.size:
-        return audio
-    trimmed = audio[:end].copy()
-    fade = min(end, int(rate_hz * 0.005))
-    trimmed[end - fade :] *= np.linspace(1.0, 0.0, fade, dtype=np.float32)
-    return trimmed

@@ -14,7 +14,8 @@ import pytest
 
 from audio.playback import SpeechPlayer
 from audio.speakable import CODE_NOTE
-from audio.speech_output import SENTENCE_GAP_S, SpeechOutput, trim_trailing_silence
+from audio.speech_output import SENTENCE_GAP_S, SpeechOutput
+from audio.trailing_silence import trim_trailing_silence
 from audio.tts import EspeakTts, PiperTts
 from tests.support.fake_sounddevice import FakeSoundDevice
 
